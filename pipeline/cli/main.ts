@@ -1,0 +1,90 @@
+/**
+ * The only place that reads argv, talks to the process, and exits.
+ */
+import { parseArgs } from 'node:util';
+import { isStyleAtlasError } from '../core/errors.ts';
+import { type CliIO, type Command, renderUsage } from './command.ts';
+import { commands } from './commands/index.ts';
+
+export function renderTopUsage(list: readonly Command[]): string {
+  const width = Math.max(...list.map((c) => c.path.join(' ').length));
+  return [
+    'styleatlas — StyleCLIP global directions for StyleGAN2 generators, as a catalogue.',
+    '',
+    'Usage: styleatlas <command> [options]      styleatlas <command> --help',
+    '',
+    'Commands:',
+    ...list.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+  ].join('\n');
+}
+
+/** Longest command path that prefixes argv. */
+export function findCommand(list: readonly Command[], argv: readonly string[]): Command | undefined {
+  let best: Command | undefined;
+  for (const c of list) {
+    if (c.path.every((w, i) => argv[i] === w) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  return best;
+}
+
+function processIO(): CliIO {
+  return {
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => process.stderr.write(t.endsWith('\n') || t.endsWith('\r') ? t : `${t}\n`),
+    isTTY: Boolean(process.stderr.isTTY),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+export async function runMain(argv: string[]): Promise<void> {
+  const io = processIO();
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(renderTopUsage(commands));
+    return;
+  }
+  if (argv[0] === '--version') {
+    io.out('styleatlas 0.1.0');
+    return;
+  }
+  const cmd = findCommand(commands, argv);
+  if (!cmd) {
+    io.err(`E_USAGE: unknown command "${argv.join(' ')}"\n`);
+    io.err(renderTopUsage(commands));
+    process.exitCode = 2;
+    return;
+  }
+  const rest = argv.slice(cmd.path.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(renderUsage(cmd));
+    return;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: cmd.options,
+      allowPositionals: cmd.positionals ?? false,
+      strict: true,
+    });
+    await cmd.run({ values, positionals, io });
+  } catch (e) {
+    process.exitCode = reportError(io, cmd, e);
+  }
+}
+
+function reportError(io: CliIO, cmd: Command, e: unknown): number {
+  if (isStyleAtlasError(e)) {
+    io.err(`${e.code}: ${e.message}`);
+    if (e.hint) io.err(`  hint: ${e.hint}`);
+    return e.code === 'E_USAGE' ? 2 : 1;
+  }
+  const code = (e as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    io.err(`E_USAGE: ${(e as Error).message}`);
+    io.err(`  hint: styleatlas ${cmd.path.join(' ')} --help`);
+    return 2;
+  }
+  io.err(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return 70;
+}

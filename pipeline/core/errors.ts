@@ -1,0 +1,37 @@
+/**
+ * Coded errors. Every failure a user can cause carries a stable code and says what to do;
+ * only the CLI turns them into exit codes.
+ */
+export type ErrorCode =
+  | 'E_USAGE' // bad command line
+  | 'E_INPUT' // a value given by the user is out of range or unparsable
+  | 'E_MANIFEST' // a bundle manifest is missing a key or has a wrong value
+  | 'E_SHAPE' // a tensor or graph has a different shape than expected
+  | 'E_CHECKSUM' // a file's sha256 differs from its manifest
+  | 'E_MISSING' // a file or folder does not exist
+  | 'E_NUMERIC' // NaN or Inf where numbers were expected
+  | 'E_PROMPT' // a prompt is empty or too long
+  | 'E_RUNTIME' // ONNX Runtime refused or failed
+  | 'E_RESUME' // a build cannot be resumed as asked
+  | 'E_SHARD' // shards are missing, duplicated or mismatched
+  | 'E_CHECKPOINT' // a checkpoint is unsafe or malformed
+  | 'E_STORE'; // an output store (Arrow, SQLite) is unreadable or inconsistent
+
+export class StyleAtlasError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  constructor(code: ErrorCode, message: string, hint?: string) {
+    super(message);
+    this.name = 'StyleAtlasError';
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+export function fail(code: ErrorCode, message: string, hint?: string): never {
+  throw new StyleAtlasError(code, message, hint);
+}
+
+export function isStyleAtlasError(e: unknown): e is StyleAtlasError {
+  return e instanceof StyleAtlasError;
+}

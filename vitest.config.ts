@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Test projects split by what they need: `npx vitest run --project unit` runs only pure tests.
+export default defineConfig({
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'contract', include: ['test/contract/**/*.test.ts'] } },
+      { extends: true, test: { name: 'parity', include: ['test/parity/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+    ],
+  },
+});
