@@ -18,7 +18,7 @@ export interface CliIO {
 }
 
 export interface CommandContext {
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
   io: CliIO;
 }

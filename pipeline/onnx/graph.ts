@@ -125,6 +125,8 @@ export class GraphBuilder {
   private readonly initializers = new Map<string, Tensor>();
   private readonly used = new Set<string>();
   private readonly counters = new Map<string, number>();
+  /** Small constants are shared: the same values under the same hint give the same value name. */
+  private readonly smallConstants = new Map<string, string>();
 
   constructor(name: string) {
     this.name = name;
@@ -182,12 +184,23 @@ export class GraphBuilder {
   }
 
   constF32(hint: string, values: ArrayLike<number>, dims: readonly number[] = [values.length]): string {
-    return this.constant(hint, { dtype: 'float32', dims, data: Float32Array.from(values) });
+    return this.shared(hint, { dtype: 'float32', dims, data: Float32Array.from(values) });
   }
 
   constI64(hint: string, values: ArrayLike<number>, dims: readonly number[] = [values.length]): string {
     const data = BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
-    return this.constant(hint, { dtype: 'int64', dims, data });
+    return this.shared(hint, { dtype: 'int64', dims, data });
+  }
+
+  private shared(hint: string, tensor: Tensor): string {
+    if (tensor.data.length > 64) return this.constant(hint, tensor);
+    const key = `${hint}|${tensor.dtype}|${tensor.dims.join(',')}|${Array.from(tensor.data as ArrayLike<number | bigint>).join(',')}`;
+    let name = this.smallConstants.get(key);
+    if (!name) {
+      name = this.constant(hint, tensor);
+      this.smallConstants.set(key, name);
+    }
+    return name;
   }
 
   /** Append a node; returns its output names. `''` in inputs means an omitted optional input. */

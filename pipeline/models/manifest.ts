@@ -1,0 +1,126 @@
+/**
+ * The one schema of a bundle's `manifest.json`, for generator and encoder bundles. Validation
+ * errors name the key, what was expected and what was found.
+ */
+import { z } from 'zod';
+import { fail } from '../core/errors.ts';
+
+export const BUNDLE_FORMAT = 'styleatlas-bundle/1';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex sha256');
+const posInt = z.number().int().positive();
+
+export const FileRef = z.object({
+  path: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a file name inside the bundle folder'),
+  sha256,
+  bytes: z.number().int().nonnegative(),
+});
+export type FileRef = z.infer<typeof FileRef>;
+
+/** Where the weights came from. Random and hand-built bundles say so; they are never trained. */
+export const Origin = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('random'), seed: z.number().int(), note: z.string() }),
+  z.object({ type: z.literal('hand-built'), note: z.string() }),
+  z.object({
+    type: z.literal('import'),
+    format: z.string(),
+    sourceFile: z.string(),
+    sourceSha256: sha256,
+    note: z.string().optional(),
+  }),
+]);
+export type Origin = z.infer<typeof Origin>;
+
+export const StyleLayerEntry = z.object({
+  name: z.string().regex(/^b\d+\.(conv0|conv1|torgb)$/, 'a layer name like b4.conv1 or b8.torgb'),
+  kind: z.enum(['conv', 'torgb']),
+  resolution: posInt,
+  channels: posInt,
+  wIndex: z.number().int().nonnegative(),
+});
+export type StyleLayerEntry = z.infer<typeof StyleLayerEntry>;
+
+export const GeneratorManifest = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  kind: z.literal('generator'),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a lowercase id'),
+  description: z.string(),
+  origin: Origin,
+  architecture: z.object({
+    family: z.literal('stylegan2'),
+    resolution: posInt,
+    zDim: posInt,
+    wDim: posInt,
+    numWs: posInt,
+    mappingLayers: posInt,
+    mappingLrMul: z.number().positive(),
+    channels: z.record(z.string().regex(/^\d+$/), posInt),
+  }),
+  layers: z.array(StyleLayerEntry).min(1),
+  files: z.object({
+    mapping: FileRef,
+    styles: FileRef,
+    synthesis: FileRef,
+    wAvg: FileRef,
+    blocks: z.array(FileRef).optional(),
+  }),
+  createdWith: z.string(),
+});
+export type GeneratorManifest = z.infer<typeof GeneratorManifest>;
+
+export const EncoderManifest = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  kind: z.literal('encoder'),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a lowercase id'),
+  description: z.string(),
+  origin: Origin,
+  architecture: z.object({
+    family: z.enum(['clip', 'colour-world']),
+    imageSize: posInt,
+    embedDim: posInt,
+    contextLength: posInt,
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+    /** Free-form shape facts (widths, layers, patch size) for people and provenance. */
+    details: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+  }),
+  tokenizer: z.object({ vocabSize: posInt, sot: z.number().int().nonnegative(), eot: z.number().int().nonnegative() }),
+  files: z.object({ visual: FileRef, text: FileRef, tokenizer: FileRef }),
+  createdWith: z.string(),
+});
+export type EncoderManifest = z.infer<typeof EncoderManifest>;
+
+export const Manifest = z.discriminatedUnion('kind', [GeneratorManifest, EncoderManifest]);
+export type Manifest = z.infer<typeof Manifest>;
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function valueAt(obj: unknown, path: readonly (string | number)[]): unknown {
+  let cur = obj;
+  for (const k of path) cur = cur == null ? undefined : (cur as Record<string | number, unknown>)[k];
+  return cur;
+}
+
+/** Parse and validate; throws E_MANIFEST naming the first bad key, expected and actual. */
+export function parseManifest(json: unknown, where: string): Manifest {
+  const r = Manifest.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const key = issue.path.length ? issue.path.join('.') : '(root)';
+  const actual = describe(valueAt(json, issue.path));
+  const expected =
+    issue.code === 'invalid_type'
+      ? issue.expected
+      : issue.code === 'invalid_literal'
+        ? JSON.stringify(issue.expected)
+        : issue.code === 'invalid_enum_value'
+          ? issue.options.map((o) => JSON.stringify(o)).join(' | ')
+          : issue.code === 'invalid_union_discriminator'
+            ? issue.options.map((o) => JSON.stringify(o)).join(' | ')
+            : issue.message;
+  return fail('E_MANIFEST', `${where}: key "${key}": expected ${expected}, found ${actual}`);
+}

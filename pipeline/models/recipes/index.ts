@@ -1,0 +1,9 @@
+/** Every bundle StyleAtlas can build from code, in build order (generators, then encoders). */
+import type { Recipe } from './recipe.ts';
+import { tinyRecipe, ffhqArchRecipe } from './stylegan2-random.ts';
+
+export const RECIPES: readonly Recipe[] = [tinyRecipe, ffhqArchRecipe];
+
+export function findRecipe(id: string): Recipe | undefined {
+  return RECIPES.find((r) => r.id === id);
+}

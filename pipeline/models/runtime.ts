@@ -1,0 +1,108 @@
+/**
+ * The one adapter over onnxruntime-node. Nothing else in the pipeline imports it.
+ * Tensors cross this boundary as plain { data, dims } so stages stay runtime-agnostic.
+ */
+import * as ort from 'onnxruntime-node';
+import { fail } from '../core/errors.ts';
+import { assertFinite } from '../core/finite.ts';
+
+/** Device names users pass (--device) and the execution providers each one asks for. */
+export const EXECUTION_PROVIDERS = Object.freeze({
+  cpu: ['cpu'],
+  cuda: ['cuda', 'cpu'],
+  webgpu: ['webgpu', 'cpu'],
+} as const);
+export type Device = keyof typeof EXECUTION_PROVIDERS;
+
+export function parseDevice(name: string): Device {
+  if (!Object.hasOwn(EXECUTION_PROVIDERS, name)) {
+    fail('E_INPUT', `unknown device "${name}"; valid devices: ${Object.keys(EXECUTION_PROVIDERS).join(', ')}`);
+  }
+  return name as Device;
+}
+
+export interface RuntimeOptions {
+  device?: Device;
+  /** Threads inside one operator (0 = onnxruntime's default: all cores). */
+  threads?: number;
+}
+
+export type TensorValue =
+  | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+
+export function float32(data: Float32Array, dims: readonly number[]): TensorValue {
+  return { type: 'float32', data, dims };
+}
+
+export function int64(data: BigInt64Array, dims: readonly number[]): TensorValue {
+  return { type: 'int64', data, dims };
+}
+
+export interface ValueInfo {
+  name: string;
+  type: string;
+  /** Fixed sizes as numbers, symbolic ones as their names. */
+  shape: readonly (number | string)[];
+}
+
+const CUDA_HINT =
+  'the CUDA provider is not bundled: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (README, "GPU")';
+
+export class ModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly label: string,
+    readonly inputs: readonly ValueInfo[],
+    readonly outputs: readonly ValueInfo[],
+  ) {}
+
+  static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<ModelSession> {
+    const device = opts.device ?? 'cpu';
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [...EXECUTION_PROVIDERS[device]],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+    };
+    let session: ort.InferenceSession;
+    try {
+      session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    } catch (e) {
+      const msg = (e as Error).message;
+      fail('E_RUNTIME', `${label}: onnxruntime could not load the model on ${device}: ${msg}`, device === 'cuda' ? CUDA_HINT : undefined);
+    }
+    const info = (m: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] =>
+      m.map((v) => ({ name: v.name, type: v.isTensor ? v.type : 'non-tensor', shape: v.isTensor ? [...v.shape] : [] }));
+    return new ModelSession(session, label, info(session.inputMetadata), info(session.outputMetadata));
+  }
+
+  /** Run and return the requested outputs (all by default). NaN/Inf in an output is E_NUMERIC. */
+  async run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = outputNames ? await this.session.run(ortFeeds, [...outputNames]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      fail('E_RUNTIME', `${this.label}: ${(e as Error).message}`);
+    }
+    const out: Record<string, TensorValue> = {};
+    for (const [name, t] of Object.entries(results)) {
+      if (t.type === 'float32') {
+        const data = t.data as Float32Array;
+        assertFinite(data, `${this.label} output ${name}`);
+        out[name] = float32(data, t.dims);
+      } else if (t.type === 'int64') {
+        out[name] = int64(t.data as BigInt64Array, t.dims);
+      } else {
+        fail('E_RUNTIME', `${this.label}: output ${name} has unsupported type ${t.type}`);
+      }
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
