@@ -42,7 +42,8 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   if (fortran === 'True') fail('E_STORE', `${what}: Fortran-order arrays are not supported`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
-  const body = bytes.slice(start + hlen); // copy: aligned and detached from the file buffer
+  // A real copy (Buffer#slice would alias the file's pooled buffer), aligned at offset 0.
+  const body = Uint8Array.prototype.slice.call(bytes, start + hlen);
   if (descr === '<f4') {
     if (body.byteLength !== count * 4) fail('E_STORE', `${what}: expected ${count * 4} data bytes, found ${body.byteLength}`);
     return { dtype: 'float32', shape, data: new Float32Array(body.buffer, 0, count) };
