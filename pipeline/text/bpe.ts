@@ -19,12 +19,15 @@ export const EOT = '<|endoftext|>';
 const END_OF_WORD = '</w>';
 
 /**
- * CLIP's split regex (simple_tokenizer.py), minus its IGNORECASE flag: the text is lower-cased
- * before the split, so the flag changes nothing. Only the matches are kept (`invert: true`), which
- * also drops the whitespace, as the original's `re.findall` does.
+ * CLIP's split regex (simple_tokenizer.py). Only the matches are kept (`invert: true`), which drops the
+ * whitespace, as the original's `re.findall` does. The original compiles it with IGNORECASE; the text
+ * is lower-cased first, so case folding matters for two code points only (found by comparing the two
+ * patterns in Python's `regex` over every code point), spelled out here because JavaScript engines
+ * and the HF library fold case differently: `ſ` folds to `s`, so `'ſ` is a contraction; U+0345 folds
+ * to `ι`, so it is neither a letter nor punctuation and is dropped.
  */
 const CLIP_SPLIT =
-  "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+  "<\\|startoftext\\|>|<\\|endoftext\\|>|'[s\\u017f]|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}\\u0345]+";
 
 /**
  * GPT-2's reversible byte → printable-character table, in the order of the original dict:
