@@ -2,8 +2,9 @@
  * The one adapter over onnxruntime-node. Nothing else in the pipeline imports it.
  * Tensors cross this boundary as plain { data, dims } so stages stay runtime-agnostic.
  */
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { fail } from '../core/errors.ts';
+import { StyleAtlasError, fail } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
 
 /** Device names users pass (--device) and the execution providers each one asks for. */
@@ -49,7 +50,31 @@ export interface ValueInfo {
 const CUDA_HINT =
   'the CUDA provider is not bundled: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (README, "GPU")';
 
-export class ModelSession {
+/** What stages need from a session, wherever it runs. */
+export interface InferenceRunner {
+  readonly label: string;
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>>;
+  release(): Promise<void>;
+}
+
+function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  const device = opts.device ?? 'cpu';
+  return {
+    executionProviders: [...EXECUTION_PROVIDERS[device]],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: opts.threads ?? 0,
+    interOpNumThreads: 1,
+  };
+}
+
+function checkOutputs(label: string, out: Record<string, TensorValue>): Record<string, TensorValue> {
+  for (const [name, t] of Object.entries(out)) if (t.type === 'float32') assertFinite(t.data, `${label} output ${name}`);
+  return out;
+}
+
+export class ModelSession implements InferenceRunner {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly label: string,
@@ -59,12 +84,7 @@ export class ModelSession {
 
   static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<ModelSession> {
     const device = opts.device ?? 'cpu';
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: [...EXECUTION_PROVIDERS[device]],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: opts.threads ?? 0,
-      interOpNumThreads: 1,
-    };
+    const options = sessionOptions(opts);
     let session: ort.InferenceSession;
     try {
       session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
@@ -104,5 +124,68 @@ export class ModelSession {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * A session in a worker thread: run() resolves without blocking the main thread, so batches can
+ * be prepared and results folded in while onnxruntime computes. Requests run in order.
+ */
+export class WorkerSession implements InferenceRunner {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (v: Record<string, TensorValue>) => void; reject: (e: unknown) => void }>();
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly label: string,
+    readonly inputs: readonly ValueInfo[],
+    readonly outputs: readonly ValueInfo[],
+  ) {
+    worker.on('message', (msg: { type: string; id: number; outputs?: Record<string, TensorValue>; error?: string }) => {
+      if (msg.type !== 'result') return;
+      const w = this.waiting.get(msg.id);
+      if (!w) return;
+      this.waiting.delete(msg.id);
+      if (msg.error) w.reject(new StyleAtlasError('E_RUNTIME', `${this.label}: ${msg.error}`));
+      else {
+        try {
+          w.resolve(checkOutputs(this.label, msg.outputs!));
+        } catch (e) {
+          w.reject(e);
+        }
+      }
+    });
+    worker.on('error', (e) => {
+      for (const w of this.waiting.values()) w.reject(new StyleAtlasError('E_RUNTIME', `${this.label}: worker failed: ${e.message}`));
+      this.waiting.clear();
+    });
+  }
+
+  /** `model` is a file path (preferred: nothing large is copied between threads) or bytes. */
+  static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
+    const device = opts.device ?? 'cpu';
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model, options: sessionOptions(opts) } });
+    const ready = await new Promise<{ type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      fail('E_RUNTIME', `${label}: onnxruntime could not load the model on ${device}: ${ready.message}`, device === 'cuda' ? CUDA_HINT : undefined);
+    }
+    return new WorkerSession(worker, label, ready.inputs!, ready.outputs!);
+  }
+
+  run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
+    const id = this.nextId++;
+    const transfer = [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))];
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'run', id, feeds, outputNames }, transfer);
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.worker.terminate();
   }
 }

@@ -123,6 +123,8 @@ export class GraphBuilder {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly initializers = new Map<string, Tensor>();
+  /** Initializers copied from decoded models (see compose.ts): TensorProto messages as they are. */
+  private readonly rawInitializers: object[] = [];
   private readonly used = new Set<string>();
   private readonly counters = new Map<string, number>();
   /** Small constants are shared: the same values under the same hint give the same value name. */
@@ -233,6 +235,32 @@ export class GraphBuilder {
     return this.node(opType, inputs, attrs, name ? { outputs: [this.fresh(name)] } : {})[0];
   }
 
+  /**
+   * Append a node decoded from another model; its value names must already be final
+   * (compose.ts renames them). Outputs are claimed; inputs must exist.
+   */
+  rawNode(node: { op_type: string; input: string[]; output: string[]; name?: string; domain?: string; attribute?: object[] }): void {
+    for (const i of node.input) {
+      if (i !== '' && !this.used.has(i)) throw new Error(`graph ${this.name}: ${node.op_type} reads unknown value ${i}`);
+    }
+    for (const o of node.output) this.claim(o);
+    this.nodes.push({
+      op_type: node.op_type,
+      input: [...node.input],
+      output: [...node.output],
+      name: this.fresh(node.name || `node_${node.op_type}`),
+      domain: node.domain || undefined,
+      attribute: node.attribute ?? [],
+    });
+  }
+
+  /** Append an initializer decoded from another model (a TensorProto message) under `name`. */
+  rawInitializer(name: string, tensorProto: object): string {
+    this.claim(name);
+    this.rawInitializers.push({ ...tensorProto, name });
+    return name;
+  }
+
   get initializerNames(): string[] {
     return [...this.initializers.keys()];
   }
@@ -253,7 +281,7 @@ export class GraphBuilder {
       graph: {
         name: this.name,
         node: this.nodes,
-        initializer: [...this.initializers].map(([name, t]) => tensorProto(name, t)),
+        initializer: [...[...this.initializers].map(([name, t]) => tensorProto(name, t)), ...this.rawInitializers],
         input: this.inputs.map(valueInfoProto),
         output: this.outputs.map(valueInfoProto),
       },

@@ -1,0 +1,47 @@
+/**
+ * A build folder's published files, written from its build.sqlite: `relevance.arrow` (one row per
+ * channel, provenance in the schema metadata) and `fs3.npy` (float32 [C, D], the reference's
+ * name and layout). Both are written atomically.
+ */
+import { join } from 'node:path';
+import { fail } from '../core/errors.ts';
+import type { StyleLayout } from '../core/styles.ts';
+import type { BuildDb } from '../store/build-db.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { encodeNpy } from '../store/npy.ts';
+import { type RelevanceRow, writeRelevanceArrow } from '../store/relevance-arrow.ts';
+
+export interface BuildOutputs {
+  arrow: string;
+  fs3: string;
+  channels: number;
+}
+
+/** layer, layer index and channel-in-layer of a global channel index. */
+export function locateChannel(layout: StyleLayout, channel: number): { layer: string; layerIndex: number; channelInLayer: number; resolution: number } {
+  for (let i = 0; i < layout.layers.length; i++) {
+    const l = layout.layers[i];
+    if (channel >= l.offset && channel < l.offset + l.channels) return { layer: l.name, layerIndex: i, channelInLayer: channel - l.offset, resolution: l.resolution };
+  }
+  return fail('E_STORE', `channel ${channel} is outside the generator's ${layout.total} style channels`);
+}
+
+export function writeBuildOutputs(dir: string, db: BuildDb, layout: StyleLayout, dim: number, metadata: Record<string, string>): BuildOutputs {
+  const { mu, sigma } = db.loadStats(layout.total);
+  const count = db.resultCount();
+  const fs3 = new Float32Array(count * dim);
+  let row = 0;
+  const pages = function* (): Generator<RelevanceRow[]> {
+    for (const page of db.iterateResults()) {
+      yield page.map((r) => {
+        fs3.set(r.direction, row++ * dim);
+        return { ...locateChannel(layout, r.channel), channel: r.channel, mu: mu[r.channel], sigma: sigma[r.channel], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, direction: r.direction };
+      });
+    }
+  };
+  const arrow = join(dir, 'relevance.arrow');
+  writeRelevanceArrow(arrow, dim, metadata, pages());
+  const fs3Path = join(dir, 'fs3.npy');
+  writeFileAtomic(fs3Path, encodeNpy({ dtype: 'float32', shape: [count, dim], data: fs3 }));
+  return { arrow, fs3: fs3Path, channels: count };
+}

@@ -1,0 +1,98 @@
+/**
+ * What a relevance build computes, as data: its configuration (everything that changes the
+ * numbers), the channel set, and the split of channels into chunks and shards. Pure.
+ */
+import { fail } from '../core/errors.ts';
+import type { StyleLayout } from '../core/styles.ts';
+
+/** Which style channels get a relevance row (DESIGN §1 "Channel set"). */
+export const CHANNEL_SETS = Object.freeze({
+  conv: 'all conv layers (6048 channels for FFHQ-1024)',
+  reference: "the reference's subset: conv layers up to 128² (5376 channels for FFHQ-1024)",
+  all: 'conv and toRGB layers (9088 channels for FFHQ-1024)',
+} as const);
+export type ChannelSet = keyof typeof CHANNEL_SETS;
+
+export function parseChannelSet(name: string): ChannelSet {
+  if (!Object.hasOwn(CHANNEL_SETS, name)) fail('E_INPUT', `unknown channel set "${name}"; valid sets: ${Object.keys(CHANNEL_SETS).join(', ')}`);
+  return name as ChannelSet;
+}
+
+/** Global indices (into s [C_total]) of the set's channels, ascending. */
+export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
+  const out: number[] = [];
+  for (const l of layout.layers) {
+    const take = set === 'all' || (l.kind === 'conv' && (set === 'conv' || l.resolution <= 128));
+    if (take) for (let c = 0; c < l.channels; c++) out.push(l.offset + c);
+  }
+  return out;
+}
+
+/** Everything that determines the numbers of a build. Two runs with equal configs give equal bytes. */
+export interface RelevanceConfig {
+  generator: { id: string; manifestSha256: string };
+  encoder: { id: string; manifestSha256: string };
+  /** N: samples per channel. */
+  samples: number;
+  /** α_p: the perturbation in units of σ_c. */
+  alphaP: number;
+  psi: number;
+  /** Relevance samples use seeds sampleSeed … sampleSeed+N−1. */
+  sampleSeed: number;
+  /** M samples for μ, σ, with seeds statsSeed … statsSeed+M−1. */
+  statsSamples: number;
+  statsSeed: number;
+  channelSet: ChannelSet;
+  /** Channels per committed chunk; chunks are the unit of resume and of sharding. */
+  chunkChannels: number;
+  /** Renders per onnxruntime call (even: a ± pair never splits). Part of the config because
+   *  batch composition can change the last bits of a result. */
+  batch: number;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(raw: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  if (!m) fail('E_INPUT', `--shard "${raw}" must look like i/n, e.g. 0/4`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index >= count) fail('E_INPUT', `--shard ${raw}: need 0 ≤ i < n`);
+  return { index, count };
+}
+
+export interface Chunk {
+  index: number;
+  channels: number[];
+}
+
+/** Chunks are cut from the whole channel set, so every shard layout has the same chunks. */
+export function planChunks(channels: readonly number[], chunkChannels: number, shard: Shard = { index: 0, count: 1 }): Chunk[] {
+  const chunks: Chunk[] = [];
+  for (let i = 0, k = 0; i < channels.length; i += chunkChannels, k++) {
+    if (k % shard.count === shard.index) chunks.push({ index: k, channels: channels.slice(i, i + chunkChannels) });
+  }
+  return chunks;
+}
+
+export function validateConfig(c: RelevanceConfig): void {
+  const intIn = (v: number, lo: number, hi: number, what: string) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) fail('E_INPUT', `${what} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  intIn(c.samples, 1, 1_000_000, '--samples');
+  intIn(c.statsSamples, 2, 100_000_000, '--stats-samples');
+  intIn(c.chunkChannels, 1, 1_000_000, '--chunk');
+  intIn(c.batch, 2, 1_000_000, '--batch');
+  if (c.batch % 2 !== 0) fail('E_INPUT', `--batch must be even (a ± pair never splits), got ${c.batch}`);
+  if (!(c.alphaP > 0 && c.alphaP <= 100)) fail('E_INPUT', `--alpha-p must be in (0, 100], got ${c.alphaP}`);
+  if (!(c.psi >= 0 && c.psi <= 1)) fail('E_INPUT', `--psi must be in [0, 1], got ${c.psi}`);
+}
+
+/** Keys whose values differ between two configs (for E_RESUME / merge errors). */
+export function configDifferences(a: RelevanceConfig, b: RelevanceConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RelevanceConfig>;
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+}

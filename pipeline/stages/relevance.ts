@@ -1,0 +1,109 @@
+/**
+ * The relevance stage (DESIGN §1): for every channel c of the set and every sample n,
+ *   s⁺ = s⁽ⁿ⁾ with s_c := μ_c + α_p σ_c,  s⁻ = s⁽ⁿ⁾ with s_c := μ_c − α_p σ_c,
+ *   d_n = n(E_I(P(G(s⁺)))) − n(E_I(P(G(s⁻)))),  Δi_c = n(mean_n n(d_n)).
+ * Each channel is perturbed from the sample's own codes, independently of every other channel
+ * (the reference mutates its codes in place, pinning earlier channels to their means; we don't).
+ *
+ * Work runs chunk by chunk; a chunk's results are committed to SQLite in one transaction.
+ * Inside a chunk, batches of (sample, channel, ±) variants go through one fused session
+ * (synthesis → preprocessing → visual encoder) in a worker thread, while the main thread
+ * prepares the next batch and folds finished ones in, in submission order (so the sums, and
+ * so the bytes, never depend on timing).
+ */
+import PQueue from 'p-queue';
+import { RelevanceAccumulator } from '../core/relevance.ts';
+import { splitStyles } from '../core/styles.ts';
+import type { Generator } from '../models/generator.ts';
+import { type InferenceRunner, type TensorValue, float32 } from '../models/runtime.ts';
+import { styleInputName } from '../onnx/stylegan2/graphs.ts';
+import type { ChannelResultRow } from '../store/build-db.ts';
+import type { Chunk, RelevanceConfig } from './relevance-plan.ts';
+
+interface Batch {
+  codes: Float32Array; // [filled, C_total]
+  filled: number;
+  /** Index into the chunk's channels of each ± pair in the batch. */
+  pairChannel: number[];
+}
+
+export interface ChunkContext {
+  gen: Generator;
+  session: InferenceRunner;
+  config: RelevanceConfig;
+  mu: Float64Array;
+  sigma: Float64Array;
+  dim: number;
+  /** Runs in flight at once (≥ 1): the next batch is prepared while these compute. */
+  inflight: number;
+  /** Called after each batch with the number of renders it held. */
+  onRenders?: (renders: number) => void;
+}
+
+/** Samples whose codes are computed together (mapping + styles): small, so memory stays flat. */
+const SAMPLE_GROUP = 16;
+
+async function* chunkBatches(ctx: ChunkContext, chunk: Chunk): AsyncGenerator<Batch> {
+  const { gen, config } = ctx;
+  const total = gen.layout.total;
+  const fresh = (): Batch => ({ codes: new Float32Array(config.batch * total), filled: 0, pairChannel: [] });
+  let batch = fresh();
+  for (let n0 = 0; n0 < config.samples; n0 += SAMPLE_GROUP) {
+    const count = Math.min(SAMPLE_GROUP, config.samples - n0);
+    const seeds = Array.from({ length: count }, (_, i) => config.sampleSeed + n0 + i);
+    const codes = await gen.stylesForSeeds(seeds, config.psi); // [count, C_total]
+    for (let n = 0; n < count; n++) {
+      const own = codes.subarray(n * total, (n + 1) * total);
+      for (let k = 0; k < chunk.channels.length; k++) {
+        const c = chunk.channels[k];
+        for (const sign of [1, -1]) {
+          const row = batch.codes.subarray(batch.filled * total, (batch.filled + 1) * total);
+          row.set(own);
+          row[c] = ctx.mu[c] + sign * config.alphaP * ctx.sigma[c];
+          batch.filled++;
+        }
+        batch.pairChannel.push(k);
+        if (batch.filled === config.batch) {
+          yield batch;
+          batch = fresh();
+        }
+      }
+    }
+  }
+  if (batch.filled > 0) yield { ...batch, codes: batch.codes.subarray(0, batch.filled * total) };
+}
+
+function feedsOf(gen: Generator, b: Batch): Record<string, TensorValue> {
+  const feeds: Record<string, TensorValue> = {};
+  for (const [name, arr] of splitStyles(b.codes, b.filled, gen.layout)) {
+    feeds[styleInputName(name)] = float32(arr, [b.filled, arr.length / b.filled]);
+  }
+  return feeds;
+}
+
+/** Δi and the per-channel facts of one chunk. Deterministic for a given config. */
+export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<ChannelResultRow[]> {
+  const accs = chunk.channels.map(() => new RelevanceAccumulator(ctx.dim));
+  const queue = new PQueue({ concurrency: ctx.inflight });
+  const pending: Promise<{ embeds: Float32Array; batch: Batch }>[] = [];
+  const fold = ({ embeds, batch }: { embeds: Float32Array; batch: Batch }) => {
+    batch.pairChannel.forEach((k, p) => accs[k].addPair(embeds, 2 * p, embeds, 2 * p + 1));
+    ctx.onRenders?.(batch.filled);
+  };
+  for await (const batch of chunkBatches(ctx, chunk)) {
+    const feeds = feedsOf(ctx.gen, batch);
+    pending.push(
+      queue.add(async () => {
+        const out = await ctx.session.run(feeds, ['image_embeds']);
+        return { embeds: out.image_embeds.data as Float32Array, batch };
+      }) as Promise<{ embeds: Float32Array; batch: Batch }>,
+    );
+    // Bounded in-flight work: fold the oldest batch before preparing more than `inflight` ahead.
+    while (pending.length > ctx.inflight) fold(await pending.shift()!);
+  }
+  while (pending.length) fold(await pending.shift()!);
+  return accs.map((a, k) => {
+    const r = a.result();
+    return { channel: chunk.channels[k], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, pairs: r.pairs, direction: r.direction };
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * A relevance build's progress and provenance, in SQLite (`build.sqlite` in the build folder).
+ * Each finished chunk of channels is committed in one transaction, so a build killed at any
+ * point resumes from its last committed chunk.
+ */
+import Database from 'better-sqlite3';
+import { fail } from '../core/errors.ts';
+
+export interface ChannelResultRow {
+  channel: number;
+  effect: number;
+  consistency: number;
+  degenerate: number;
+  pairs: number;
+  direction: Float32Array;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channel_stats (channel INTEGER PRIMARY KEY, mu REAL NOT NULL, sigma REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+  chunk INTEGER PRIMARY KEY, channels INTEGER NOT NULL, renders INTEGER NOT NULL,
+  seconds REAL NOT NULL, finished_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+  channel INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, effect REAL NOT NULL, consistency REAL NOT NULL,
+  degenerate INTEGER NOT NULL, pairs INTEGER NOT NULL, direction BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS timings (stage TEXT PRIMARY KEY, seconds REAL NOT NULL, renders INTEGER NOT NULL, detail TEXT);
+`;
+
+function blob(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function floats(b: Buffer): Float32Array {
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}
+
+export class BuildDb {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    } catch (e) {
+      fail('E_STORE', `cannot open build database ${path}: ${(e as Error).message}`);
+    }
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(entries: Record<string, string>): void {
+    const stmt = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(entries)) stmt.run(k, v);
+    })();
+  }
+
+  allMeta(): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM meta ORDER BY key').all() as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  hasStats(): boolean {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM channel_stats').get() as { n: number }).n > 0;
+  }
+
+  saveStats(mu: ArrayLike<number>, sigma: ArrayLike<number>): void {
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO channel_stats (channel, mu, sigma) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (let i = 0; i < mu.length; i++) stmt.run(i, mu[i], sigma[i]);
+    })();
+  }
+
+  loadStats(total: number): { mu: Float64Array; sigma: Float64Array } {
+    const rows = this.db.prepare('SELECT channel, mu, sigma FROM channel_stats ORDER BY channel').all() as { channel: number; mu: number; sigma: number }[];
+    if (rows.length !== total) fail('E_STORE', `${this.path}: channel statistics hold ${rows.length} channels, the generator has ${total}`);
+    return { mu: Float64Array.from(rows, (r) => r.mu), sigma: Float64Array.from(rows, (r) => r.sigma) };
+  }
+
+  doneChunks(): Set<number> {
+    return new Set((this.db.prepare('SELECT chunk FROM chunks').all() as { chunk: number }[]).map((r) => r.chunk));
+  }
+
+  /** One transaction: the chunk's channel results and its completion record. */
+  commitChunk(chunk: number, rows: readonly ChannelResultRow[], renders: number, seconds: number): void {
+    const ins = this.db.prepare(
+      'INSERT INTO results (channel, chunk, effect, consistency, degenerate, pairs, direction) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const done = this.db.prepare('INSERT INTO chunks (chunk, channels, renders, seconds, finished_at) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const r of rows) ins.run(r.channel, chunk, r.effect, r.consistency, r.degenerate, r.pairs, blob(r.direction));
+      done.run(chunk, rows.length, renders, seconds, new Date().toISOString());
+    })();
+  }
+
+  resultCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n;
+  }
+
+  /** Results in channel order, a page at a time (bounded memory for any channel count). */
+  *iterateResults(pageSize = 512): Generator<ChannelResultRow[]> {
+    const stmt = this.db.prepare('SELECT channel, effect, consistency, degenerate, pairs, direction FROM results WHERE channel > ? ORDER BY channel LIMIT ?');
+    let last = -1;
+    for (;;) {
+      const rows = stmt.all(last, pageSize) as { channel: number; effect: number; consistency: number; degenerate: number; pairs: number; direction: Buffer }[];
+      if (rows.length === 0) return;
+      last = rows[rows.length - 1].channel;
+      yield rows.map((r) => ({ ...r, direction: floats(r.direction) }));
+    }
+  }
+
+  addTiming(stage: string, seconds: number, renders: number, detail: Record<string, unknown> = {}): void {
+    this.db
+      .prepare('INSERT INTO timings (stage, seconds, renders, detail) VALUES (?, ?, ?, ?) ON CONFLICT(stage) DO UPDATE SET seconds = seconds + excluded.seconds, renders = renders + excluded.renders, detail = excluded.detail')
+      .run(stage, seconds, renders, JSON.stringify(detail));
+  }
+
+  timings(): { stage: string; seconds: number; renders: number; detail: string }[] {
+    return this.db.prepare('SELECT stage, seconds, renders, detail FROM timings ORDER BY stage').all() as { stage: string; seconds: number; renders: number; detail: string }[];
+  }
+
+  chunkSeconds(): { seconds: number; renders: number } {
+    return this.db.prepare('SELECT COALESCE(SUM(seconds), 0) AS seconds, COALESCE(SUM(renders), 0) AS renders FROM chunks').get() as { seconds: number; renders: number };
+  }
+}
