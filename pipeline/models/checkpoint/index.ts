@@ -1,0 +1,12 @@
+export { readCheckpoint, detectFormat } from './load.ts';
+export type { Checkpoint, CheckpointFormat } from './load.ts';
+export { readNvidiaPickle, toModuleTree, moduleStateDict } from './nvidia.ts';
+export type { ModuleNode, NvidiaPickle } from './nvidia.ts';
+export { flattenTensors } from './flatten.ts';
+export { Tensor, ELEMENT_SIZE } from './tensor.ts';
+export type { DType, TensorData } from './tensor.ts';
+export { PersistentObject, PyGlobal, TorchStorage, isDict, isList, isTuple } from './values.ts';
+export type { PyDict, PyKey, PyTuple, PyValue } from './values.ts';
+export { allowedGlobals } from './safe-globals.ts';
+export { parsePickle } from './pickle.ts';
+export type { PickleHooks } from './pickle.ts';
