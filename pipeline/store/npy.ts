@@ -17,7 +17,7 @@ export function encodeNpy(arr: NpyArray): Uint8Array {
   let header = `{'descr': '${DESCR[arr.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
   // magic(6) + version(2) + len(2) + header + '\n' must be a multiple of 64.
   const pad = 64 - ((10 + header.length + 1) % 64);
-  header += ' '.repeat(pad % 64) + '\n';
+  header += ' '.repeat(pad) + '\n'; // NumPy pads 1…64 spaces (64 when already aligned)
   const out = new Uint8Array(10 + header.length + arr.data.byteLength);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
   new DataView(out.buffer).setUint16(8, header.length, true);

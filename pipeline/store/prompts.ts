@@ -1,0 +1,157 @@
+/**
+ * Prompt catalogues (`data/prompts/*.json`): the (neutral, target) pairs a catalogue build turns
+ * into directions, with suggested α and β. Validated once at load; an error names the entry, the
+ * field, what was expected and what was found, and carries E_INPUT.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { fail } from '../core/errors.ts';
+
+export const PROMPTS_FORMAT = 'styleatlas-prompts/1';
+/** The reference GUI's α slider (DESIGN §1), used where a prompt gives no range. */
+export const DEFAULT_ALPHA_RANGE: readonly [number, number] = [-10, 10];
+
+const SLUG = /^[a-z0-9-]+$/;
+
+// Every schema carries its expectation as its message, so the error can say "expected …".
+const text = (expected = 'a non-empty string') =>
+  z.string({ required_error: expected, invalid_type_error: expected }).refine((s) => s.trim() !== '', expected);
+const slug = (expected: string) => z.string({ required_error: expected, invalid_type_error: expected }).regex(SLUG, expected);
+const num = (expected = 'a number') => z.number({ required_error: expected, invalid_type_error: expected }).finite(expected);
+const BETA = 'a number in [0, 1] or "auto"';
+const beta = z.union([num(BETA).min(0, BETA).max(1, BETA), z.literal('auto')], { errorMap: () => ({ message: BETA }) });
+const RANGE = '[min, max] with min < max';
+const alphaRange = z
+  .tuple([num(RANGE), num(RANGE)], { required_error: RANGE, invalid_type_error: RANGE })
+  .refine(([lo, hi]) => lo < hi, RANGE);
+
+export const PromptEntry = z
+  .object({
+    id: slug('a slug of a-z, 0-9 and "-"'),
+    neutral: text(),
+    target: text(),
+    tags: z.array(slug('a tag of a-z, 0-9 and "-"'), { required_error: 'a list of tags', invalid_type_error: 'a list of tags' }),
+    alpha: num().optional(),
+    beta: beta.optional(),
+    alphaRange: alphaRange.optional(),
+    note: text().optional(),
+  })
+  .strict();
+export type PromptEntry = z.infer<typeof PromptEntry>;
+
+export const PromptCatalogue = z
+  .object({
+    format: z.literal(PROMPTS_FORMAT, { errorMap: () => ({ message: JSON.stringify(PROMPTS_FORMAT) }) }),
+    id: slug('a slug of a-z, 0-9 and "-"'),
+    title: text(),
+    description: text(),
+    defaults: z
+      .object({
+        alpha: num(),
+        beta,
+        betaFloor: z.number({ required_error: 'an integer ≥ 0', invalid_type_error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
+      }, { required_error: 'an object {alpha, beta, betaFloor}', invalid_type_error: 'an object {alpha, beta, betaFloor}' })
+      .strict(),
+    prompts: z.array(PromptEntry, { required_error: 'a list of prompts', invalid_type_error: 'a list of prompts' }).min(1, 'at least one prompt'),
+  }, { invalid_type_error: 'a JSON object' })
+  .strict();
+export type PromptCatalogue = z.infer<typeof PromptCatalogue>;
+
+/** A prompt with the catalogue's defaults filled in. */
+export interface ResolvedPrompt {
+  id: string;
+  neutral: string;
+  target: string;
+  tags: string[];
+  alpha: number;
+  beta: number | 'auto';
+  /** Used by auto-β: the least number of active channels the chosen β must exceed. */
+  betaFloor: number;
+  alphaRange: [number, number];
+  note?: string;
+}
+
+export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): ResolvedPrompt {
+  const [lo, hi] = p.alphaRange ?? DEFAULT_ALPHA_RANGE;
+  return {
+    id: p.id,
+    neutral: p.neutral,
+    target: p.target,
+    tags: [...p.tags],
+    alpha: p.alpha ?? catalogue.defaults.alpha,
+    beta: p.beta ?? catalogue.defaults.beta,
+    betaFloor: catalogue.defaults.betaFloor,
+    alphaRange: [lo, hi],
+    ...(p.note === undefined ? {} : { note: p.note }),
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function valueAt(obj: unknown, path: readonly (string | number)[]): unknown {
+  let cur = obj;
+  for (const k of path) cur = cur == null || typeof cur !== 'object' ? undefined : (cur as Record<string | number, unknown>)[k];
+  return cur;
+}
+
+/** "prompts[3] (id "smile"): field "target"" or "field "defaults.beta"". */
+function locate(json: unknown, path: readonly (string | number)[]): string {
+  if (path[0] === 'prompts' && typeof path[1] === 'number') {
+    const id = valueAt(json, ['prompts', path[1], 'id']);
+    const entry = `prompts[${path[1]}]${typeof id === 'string' ? ` (id "${id}")` : ''}`;
+    return path.length > 2 ? `${entry}: field "${path.slice(2).join('.')}"` : entry;
+  }
+  return path.length ? `field "${path.join('.')}"` : 'the file';
+}
+
+function refuse(json: unknown, where: string, path: readonly (string | number)[], expected: string, found = describe(valueAt(json, path))): never {
+  return fail('E_INPUT', `${where}: ${locate(json, path)}: expected ${expected}, found ${found}`, 'fix the prompt file; see data/prompts/faces.json for the schema');
+}
+
+/** Validate a parsed prompt file; throws E_INPUT for the first problem. */
+export function parsePrompts(json: unknown, where: string): PromptCatalogue {
+  const r = PromptCatalogue.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue.code === 'unrecognized_keys') {
+      const known = issue.path.length === 0 ? PromptCatalogue.keyof().options : issue.path[0] === 'defaults' ? ['alpha', 'beta', 'betaFloor'] : PromptEntry.keyof().options;
+      return fail('E_INPUT', `${where}: ${locate(json, issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+    }
+    return refuse(json, where, issue.path, issue.message);
+  }
+  const cat = r.data;
+  const firstById = new Map<string, number>();
+  cat.prompts.forEach((p, i) => {
+    const earlier = firstById.get(p.id);
+    if (earlier !== undefined) refuse(json, where, ['prompts', i, 'id'], `an id not used before (prompts[${earlier}] has it)`);
+    firstById.set(p.id, i);
+    if (p.neutral.trim() === p.target.trim()) refuse(json, where, ['prompts', i, 'target'], 'a target that differs from the neutral prompt');
+    const rp = resolvePrompt(cat, p);
+    if (rp.alpha < rp.alphaRange[0] || rp.alpha > rp.alphaRange[1]) {
+      const field = p.alpha !== undefined ? 'alpha' : 'alphaRange';
+      refuse(json, where, ['prompts', i, field], `α ${rp.alpha} within α range [${rp.alphaRange}]`, describe(field === 'alpha' ? p.alpha : rp.alphaRange));
+    }
+  });
+  return cat;
+}
+
+/** Read and validate a prompt file: E_MISSING if absent, E_INPUT if not JSON or not valid. */
+export function loadPrompts(path: string): PromptCatalogue {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (e) {
+    return fail('E_MISSING', `prompt file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the --prompts path');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return fail('E_INPUT', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parsePrompts(json, path);
+}

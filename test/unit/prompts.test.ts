@@ -1,0 +1,116 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isStyleAtlasError } from '../../pipeline/core/errors.ts';
+import { VOCABULARY } from '../../pipeline/onnx/colour-world-space.ts';
+import { loadPrompts, parsePrompts, resolvePrompt } from '../../pipeline/store/prompts.ts';
+import { REPO } from '../helpers/bundles.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const FACES = join(REPO, 'data/prompts/faces.json');
+const COLOUR = join(REPO, 'data/prompts/colour-world.json');
+
+const error = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return isStyleAtlasError(e) ? `${e.code}: ${e.message}` : `uncoded: ${String(e)}`;
+  }
+  return 'no error';
+};
+
+describe('shipped prompt catalogues', () => {
+  it('faces.json validates, has the reference examples and 20–30 prompts', () => {
+    const cat = loadPrompts(FACES);
+    expect(cat.prompts.length).toBeGreaterThanOrEqual(20);
+    expect(cat.prompts.length).toBeLessThanOrEqual(30);
+    const pairs = cat.prompts.map((p) => `${p.neutral} -> ${p.target}`);
+    for (const pair of ['face -> smiling face', 'face with hair -> face with grey hair', 'face with hair -> face with blonde hair', 'face with hair -> face with Hi-top fade hair'])
+      expect(pairs).toContain(pair);
+    expect(cat.defaults).toEqual({ alpha: 4.1, beta: 0.15, betaFloor: 20 });
+    // Suggested β stay inside the reference GUI's slider.
+    for (const p of cat.prompts) if (typeof p.beta === 'number') expect(p.beta >= 0.08 && p.beta <= 0.3).toBe(true);
+  });
+
+  it('colour-world.json validates, and every word a target adds is in the colour-world vocabulary', () => {
+    const cat = loadPrompts(COLOUR);
+    expect(cat.prompts.length).toBeGreaterThanOrEqual(10);
+    // Longest phrases first, so "black and white" is taken whole before "black".
+    const phrases = Object.keys(VOCABULARY).sort((a, b) => b.length - a.length);
+    const FUNCTION_WORDS = new Set(['a', 'an', 'the', 'with', 'photo']);
+    for (const p of cat.prompts) {
+      let rest = ` ${p.target.toLowerCase()} `;
+      const meaningful: string[] = [];
+      for (const ph of phrases) {
+        while (rest.includes(` ${ph} `)) {
+          meaningful.push(ph);
+          rest = rest.replace(` ${ph} `, ' ');
+        }
+      }
+      const unknown = rest.trim().split(/\s+/).filter((w) => w && !FUNCTION_WORDS.has(w));
+      expect({ id: p.id, unknown }).toEqual({ id: p.id, unknown: [] });
+      expect({ id: p.id, hasMeaning: meaningful.length > 0 }).toEqual({ id: p.id, hasMeaning: true });
+    }
+  });
+
+  it('resolvePrompt fills in the catalogue defaults', () => {
+    const cat = loadPrompts(FACES);
+    const smiling = resolvePrompt(cat, cat.prompts.find((p) => p.id === 'smiling')!);
+    expect(smiling).toMatchObject({ alpha: 4.1, beta: 0.15, betaFloor: 20, alphaRange: [-10, 10] });
+    const swift = resolvePrompt(cat, cat.prompts.find((p) => p.id === 'taylor-swift')!);
+    expect(swift).toMatchObject({ beta: 0.1, alphaRange: [0, 10] });
+  });
+});
+
+describe('bad prompt files give readable E_INPUT errors', () => {
+  const base = () => ({
+    format: 'styleatlas-prompts/1',
+    id: 'test',
+    title: 'Test',
+    description: 'for tests',
+    defaults: { alpha: 4.1, beta: 'auto', betaFloor: 20 },
+    prompts: [
+      { id: 'smile', neutral: 'face', target: 'smiling face', tags: ['expression'] },
+      { id: 'grey-hair', neutral: 'face with hair', target: 'face with grey hair', tags: ['hair'] },
+    ],
+  });
+  const bad = (edit: (j: ReturnType<typeof base> & Record<string, unknown>) => void) => {
+    const j = base() as ReturnType<typeof base> & Record<string, unknown>;
+    edit(j);
+    return error(() => parsePrompts(j, 'x.json'));
+  };
+
+  it('accepts the base file', () => expect(bad(() => {})).toBe('no error'));
+
+  it('names the entry, the field, expected and found', () => {
+    expect(bad((j) => delete (j.prompts[1] as Record<string, unknown>).target)).toBe(
+      'E_INPUT: x.json: prompts[1] (id "grey-hair"): field "target": expected a non-empty string, found nothing',
+    );
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).beta = 1.5))).toBe(
+      'E_INPUT: x.json: prompts[0] (id "smile"): field "beta": expected a number in [0, 1] or "auto", found 1.5',
+    );
+    expect(bad((j) => ((j.defaults as Record<string, unknown>).beta = -0.1))).toBe('E_INPUT: x.json: field "defaults.beta": expected a number in [0, 1] or "auto", found -0.1');
+    expect(bad((j) => (j.prompts[0].id = 'Smile!'))).toMatch(/prompts\[0\] \(id "Smile!"\): field "id": expected a slug of a-z, 0-9 and "-", found "Smile!"/);
+    expect(bad((j) => (j.prompts[1].id = 'smile'))).toMatch(/prompts\[1\] \(id "smile"\): field "id": expected an id not used before \(prompts\[0\] has it\), found "smile"/);
+    expect(bad((j) => (j.prompts[0].target = '   '))).toMatch(/prompts\[0\] \(id "smile"\): field "target": expected a non-empty string, found "   "/);
+    expect(bad((j) => (j.prompts[0].target = 'face'))).toMatch(/field "target": expected a target that differs from the neutral prompt/);
+    expect(bad((j) => (j.prompts = []))).toBe('E_INPUT: x.json: field "prompts": expected at least one prompt, found []');
+    expect(bad((j) => (j.format = 'prompts/2'))).toMatch(/field "format": expected "styleatlas-prompts\/1", found "prompts\/2"/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alphaRange = [5, 1]))).toMatch(/field "alphaRange": expected \[min, max\] with min < max, found \[5,1\]/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alpha = 12))).toMatch(/field "alpha": expected α 12 within α range \[-10,10\], found 12/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).tags = 'hair'))).toMatch(/field "tags": expected a list of tags, found "hair"/);
+  });
+
+  it('names unknown fields (typos) with the known ones', () => {
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).targt = 'x'))).toMatch(/prompts\[0\] \(id "smile"\): unknown field "targt" \(known: id, neutral, target, tags, alpha, beta, alphaRange, note\)/);
+  });
+
+  it('loadPrompts: a missing file is E_MISSING, broken JSON is E_INPUT', () => {
+    const dir = tempDir();
+    expect(error(() => loadPrompts(join(dir, 'nope.json')))).toMatch(/^E_MISSING: prompt file .*nope.json cannot be read \(ENOENT\)/);
+    writeFileSync(join(dir, 'broken.json'), '{"format": ');
+    expect(error(() => loadPrompts(join(dir, 'broken.json')))).toMatch(/^E_INPUT: .*broken.json: not valid JSON/);
+    writeFileSync(join(dir, 'array.json'), '[]');
+    expect(error(() => loadPrompts(join(dir, 'array.json')))).toMatch(/^E_INPUT: .*array.json: the file: expected a JSON object, found \[\]/);
+  });
+});
