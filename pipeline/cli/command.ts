@@ -9,7 +9,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export interface CliIO {
   /** Results (JSON, ids, paths): what a script would parse. */
   out(text: string): void;
-  /** Human progress and warnings. */
+  /** Human progress and warnings; a newline is added unless the text starts with \r (redraw). */
   err(text: string): void;
   /** Whether stderr is a terminal (progress bars) or a log (plain lines). */
   readonly isTTY: boolean;

@@ -31,7 +31,8 @@ export function findCommand(list: readonly Command[], argv: readonly string[]): 
 function processIO(): CliIO {
   return {
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-    err: (t) => process.stderr.write(t.endsWith('\n') || t.endsWith('\r') ? t : `${t}\n`),
+    // A line starting with \r redraws the current one (progress bars): no newline added.
+    err: (t) => process.stderr.write(t.startsWith('\r') || t.endsWith('\n') ? t : `${t}\n`),
     isTTY: Boolean(process.stderr.isTTY),
     env: process.env,
     cwd: process.cwd(),

@@ -75,7 +75,8 @@ export const EncoderManifest = z.object({
   description: z.string(),
   origin: Origin,
   architecture: z.object({
-    family: z.enum(['clip', 'colour-world']),
+    // linear-world: the hand-built linear encoder of the relevance oracle test (test/helpers/linear-world.ts)
+    family: z.enum(['clip', 'colour-world', 'linear-world']),
     imageSize: posInt,
     embedDim: posInt,
     contextLength: posInt,

@@ -73,7 +73,14 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       if (storedShard && storedShard !== JSON.stringify(shard)) fail('E_RESUME', `${run.outDir} holds shard ${storedShard}, not ${JSON.stringify(shard)}`);
       if (!run.resume) fail('E_RESUME', `${run.outDir} already holds a build`, 'pass --resume to continue it, or choose another --out');
     } else {
-      db.setMeta({ config: JSON.stringify(config), shard: JSON.stringify(shard), started: new Date().toISOString(), ...toolProvenance() });
+      db.setMeta({
+        config: JSON.stringify(config),
+        shard: JSON.stringify(shard),
+        layers: JSON.stringify(gen.manifest.layers),
+        dim: String(enc.dim),
+        started: new Date().toISOString(),
+        ...toolProvenance(),
+      });
     }
     let statsSeconds = 0;
     if (!db.hasStats()) {
@@ -115,6 +122,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
         );
         db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000);
         channelsNow += chunk.channels.length;
+        clock.tick(renders, `${channelsNow}/${shardChannels} channels`);
       }
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -124,7 +132,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     let outputs: BuildOutputs | undefined;
     if (complete) {
       db.setMeta({ finished: new Date().toISOString() });
-      outputs = writeBuildOutputs(run.outDir, db, gen.layout, enc.dim, arrowMetadata(db, config, shard));
+      outputs = writeBuildOutputs(run.outDir, db, arrowMetadata(db, config, shard));
     }
     return {
       outDir: run.outDir,

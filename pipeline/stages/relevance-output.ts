@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
-import type { StyleLayout } from '../core/styles.ts';
+import { type StyleLayout, styleLayout } from '../core/styles.ts';
 import type { BuildDb } from '../store/build-db.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { encodeNpy } from '../store/npy.ts';
@@ -26,7 +26,16 @@ export function locateChannel(layout: StyleLayout, channel: number): { layer: st
   return fail('E_STORE', `channel ${channel} is outside the generator's ${layout.total} style channels`);
 }
 
-export function writeBuildOutputs(dir: string, db: BuildDb, layout: StyleLayout, dim: number, metadata: Record<string, string>): BuildOutputs {
+/** The layer table and embedding size a build recorded when it started. */
+export function buildShape(db: BuildDb): { layout: StyleLayout; dim: number } {
+  const layers = db.getMeta('layers');
+  const dim = Number(db.getMeta('dim'));
+  if (!layers || !Number.isInteger(dim) || dim < 1) fail('E_STORE', `${db.path} has no layer table or embedding size: not a relevance build`);
+  return { layout: styleLayout(JSON.parse(layers)), dim };
+}
+
+export function writeBuildOutputs(dir: string, db: BuildDb, metadata: Record<string, string>): BuildOutputs {
+  const { layout, dim } = buildShape(db);
   const { mu, sigma } = db.loadStats(layout.total);
   const count = db.resultCount();
   const fs3 = new Float32Array(count * dim);

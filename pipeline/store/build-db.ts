@@ -107,6 +107,16 @@ export class BuildDb {
     })();
   }
 
+  /** Finished chunks with their bookkeeping, in chunk order. */
+  chunkRecords(): { chunk: number; renders: number; seconds: number }[] {
+    return this.db.prepare('SELECT chunk, renders, seconds FROM chunks ORDER BY chunk').all() as { chunk: number; renders: number; seconds: number }[];
+  }
+
+  chunkResults(chunk: number): ChannelResultRow[] {
+    const rows = this.db.prepare('SELECT channel, effect, consistency, degenerate, pairs, direction FROM results WHERE chunk = ? ORDER BY channel').all(chunk) as (Omit<ChannelResultRow, 'direction'> & { direction: Buffer })[];
+    return rows.map((r) => ({ ...r, direction: floats(r.direction) }));
+  }
+
   resultCount(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n;
   }

@@ -1,15 +1,21 @@
 /** Every command, in the order `--help` lists them. */
 import type { Command } from '../command.ts';
+import deltaT from './delta-t.ts';
 import demo from './demo.ts';
+import merge from './merge.ts';
 import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
+import relevance from './relevance.ts';
 import render from './render.ts';
 import tokenize from './tokenize.ts';
 
 export const commands: readonly Command[] = [
+  deltaT,
   demo,
+  merge,
   modelsBuild,
   modelsList,
+  relevance,
   render,
   tokenize,
 ];
