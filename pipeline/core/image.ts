@@ -39,3 +39,37 @@ export function tileGrid(tiles: readonly (Uint8Array | null)[], spec: GridSpec):
   });
   return { data, width, height };
 }
+
+export interface PixelStats {
+  red: number;
+  green: number;
+  blue: number;
+  /** Mean Rec. 601 luma. */
+  brightness: number;
+  /** Mean of max(R,G,B) − min(R,G,B). */
+  saturation: number;
+}
+
+/** Mean colour facts of sample b of image [B, 3, H, W] in [-1, 1], measured in [0, 1] after clamping. */
+export function pixelStats(imageNCHW: Float32Array, b: number, height: number, width: number): PixelStats {
+  const plane = height * width;
+  const base = b * 3 * plane;
+  const c01 = (v: number) => Math.min(1, Math.max(0, (v + 1) / 2));
+  let r = 0;
+  let g = 0;
+  let bl = 0;
+  let sat = 0;
+  for (let p = 0; p < plane; p++) {
+    const R = c01(imageNCHW[base + p]);
+    const G = c01(imageNCHW[base + plane + p]);
+    const B = c01(imageNCHW[base + 2 * plane + p]);
+    r += R;
+    g += G;
+    bl += B;
+    sat += Math.max(R, G, B) - Math.min(R, G, B);
+  }
+  r /= plane;
+  g /= plane;
+  bl /= plane;
+  return { red: r, green: g, blue: bl, brightness: 0.299 * r + 0.587 * g + 0.114 * bl, saturation: sat / plane };
+}

@@ -12,7 +12,8 @@ import { bundlePath } from './bundle.ts';
 import type { Encoder } from './encoder.ts';
 import type { Generator } from './generator.ts';
 
-export function buildRenderEncodeModel(gen: Generator, enc: Encoder): Uint8Array {
+/** `withImage` also outputs the rendered `image` (galleries need both pictures and scores). */
+export function buildRenderEncodeModel(gen: Generator, enc: Encoder, opts: { withImage?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder('styleatlas_render_encode');
   const inputTypes = Object.fromEntries(
     gen.manifest.layers.map((l) => [styleInputName(l.name), { dtype: 'float32' as const, shape: ['batch', l.channels] }]),
@@ -22,5 +23,6 @@ export function buildRenderEncodeModel(gen: Generator, enc: Encoder): Uint8Array
   const pixels = addClipPreprocess(g, synth.image, { inSize: gen.arch.resolution, outSize: a.imageSize, mean: a.mean, std: a.std });
   const visual = embedModel(g, enc.visualBytes(), `${enc.manifest.id}/visual.onnx`, 'visual/', { pixel_values: pixels });
   g.output(visual.image_embeds, 'image_embeds', 'float32', ['batch', a.embedDim]);
+  if (opts.withImage) g.output(synth.image, 'image', 'float32', ['batch', 3, gen.arch.resolution, gen.arch.resolution]);
   return g.toBytes({ metadata: { 'styleatlas.generator': gen.manifest.id, 'styleatlas.encoder': enc.manifest.id } });
 }

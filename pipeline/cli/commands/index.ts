@@ -1,5 +1,6 @@
 /** Every command, in the order `--help` lists them. */
 import type { Command } from '../command.ts';
+import catalogue from './catalogue.ts';
 import deltaT from './delta-t.ts';
 import demo from './demo.ts';
 import merge from './merge.ts';
@@ -10,6 +11,7 @@ import render from './render.ts';
 import tokenize from './tokenize.ts';
 
 export const commands: readonly Command[] = [
+  catalogue,
   deltaT,
   demo,
   merge,

@@ -1,0 +1,64 @@
+import { join, resolve } from 'node:path';
+import { runCatalogue } from '../../stages/catalogue.ts';
+import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
+import { flag, int, parseIntList, requireStr, str } from '../args.ts';
+import { defineCommand } from '../command.ts';
+import { progressPrinter } from '../progress.ts';
+import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+
+export const GALLERY_SEEDS = '1000-1003';
+
+export default defineCommand({
+  path: ['catalogue'],
+  summary: 'compute every direction of a prompt file on a build: Δs, galleries, measurements, downloads',
+  usage: '--build DIR --prompts FILE [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--force]',
+  details: `For each prompt pair: Δt over the 79 templates, Δs with its β (given or automatic), a gallery of
+fixed samples × a row of α values (WebP), the mean CLIP score of the target text and the mean
+pixel colour along α, and downloads (.safetensors, .npz, .json). Writes catalogue.sqlite (with
+full-text search over prompts) and assets/ in --out. Directions whose inputs did not change are
+not recomputed; directions no longer in the prompt file are removed.
+
+  --build DIR           a finished relevance build
+  --prompts FILE        a prompt catalogue (e.g. data/prompts/colour-world.json)
+  --out DIR             catalogue folder (default data/build/catalogue)
+  --models-dir DIR      where the build's bundles are (default models)
+  --gallery-seeds LIST  sample seeds of the gallery rows (default ${GALLERY_SEEDS})
+  --columns N           α values per gallery row (default 9)
+  --text-cache FILE     text-embedding cache (default ${DEFAULT_TEXT_CACHE}); --no-cache disables
+  --force               recompute every direction
+  --quiet               no progress output
+${runtimeOptionHelp}`,
+  options: {
+    build: { type: 'string' },
+    prompts: { type: 'string' },
+    out: { type: 'string' },
+    'models-dir': { type: 'string' },
+    'gallery-seeds': { type: 'string' },
+    columns: { type: 'string' },
+    'text-cache': { type: 'string' },
+    'no-cache': { type: 'boolean' },
+    force: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    ...runtimeOptionSpec,
+  },
+  async run({ values, io }) {
+    const printer = progressPrinter(io, { quiet: flag(values, 'quiet') });
+    const summary = await runCatalogue({
+      buildDir: resolve(io.cwd, requireStr(values, 'build')),
+      promptsFile: resolve(io.cwd, requireStr(values, 'prompts')),
+      outDir: resolve(io.cwd, str(values, 'out') ?? join('data', 'build', 'catalogue')),
+      modelsDir: resolve(io.cwd, str(values, 'models-dir') ?? 'models'),
+      gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? GALLERY_SEEDS, '--gallery-seeds'),
+      galleryColumns: int(values, 'columns', 9, [2, 64]),
+      textCachePath: flag(values, 'no-cache') ? undefined : resolve(io.cwd, str(values, 'text-cache') ?? DEFAULT_TEXT_CACHE),
+      runtime: runtimeOptions(values),
+      force: flag(values, 'force'),
+      onProgress: printer.onProgress,
+    });
+    printer.finish();
+    io.err(
+      `catalogue: ${summary.promptSet} on ${summary.build}: ${summary.computed.length} computed, ${summary.unchanged.length} unchanged, ${summary.removed} removed → ${summary.catalogue}`,
+    );
+    io.out(summary.catalogue);
+  },
+});

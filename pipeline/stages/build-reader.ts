@@ -1,0 +1,60 @@
+/**
+ * A finished relevance build, read back for the catalogue and edits: its configuration, layer
+ * table, the fs3 rows of its channel set and μ, σ of every channel; and the bundles it was built
+ * from, found by id and checked by manifest sha256.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fail } from '../core/errors.ts';
+import type { StyleLayout } from '../core/styles.ts';
+import { readBundle, sha256Hex } from '../models/bundle.ts';
+import { BuildDb } from '../store/build-db.ts';
+import { type RelevanceTable, readRelevanceArrow } from '../store/relevance-arrow.ts';
+import { readFileSync } from 'node:fs';
+import { buildShape } from './relevance-output.ts';
+import type { RelevanceConfig } from './relevance-plan.ts';
+
+export interface FinishedBuild {
+  id: string;
+  dir: string;
+  config: RelevanceConfig;
+  layout: StyleLayout;
+  dim: number;
+  table: RelevanceTable;
+  /** μ, σ of every style channel (all layers), float64 as stored. */
+  mu: Float64Array;
+  sigma: Float64Array;
+  relevanceSha256: string;
+  meta: Record<string, string>;
+  timings: { stage: string; seconds: number; renders: number; detail: string }[];
+}
+
+export function openBuild(dirArg: string): FinishedBuild {
+  const dir = resolve(dirArg);
+  const dbPath = join(dir, 'build.sqlite');
+  const arrowPath = join(dir, 'relevance.arrow');
+  if (!existsSync(dbPath)) fail('E_MISSING', `${dirArg} is not a relevance build (no build.sqlite)`, 'run `styleatlas relevance --out DIR` first');
+  if (!existsSync(arrowPath)) fail('E_MISSING', `${dirArg} has no relevance.arrow: the build is not finished`, 'finish it with `styleatlas relevance --resume` (or merge its shards)');
+  const db = new BuildDb(dbPath, { readonly: true });
+  try {
+    const { layout, dim } = buildShape(db);
+    const config = JSON.parse(db.getMeta('config')!) as RelevanceConfig;
+    const { mu, sigma } = db.loadStats(layout.total);
+    const bytes = readFileSync(arrowPath);
+    const table = readRelevanceArrow(bytes);
+    if (table.dim !== dim) fail('E_STORE', `${arrowPath}: direction size ${table.dim}, the build says ${dim}`);
+    return { id: basename(dir), dir, config, layout, dim, table, mu, sigma, relevanceSha256: sha256Hex(bytes), meta: db.allMeta(), timings: db.timings() };
+  } finally {
+    db.close();
+  }
+}
+
+/** The bundle folder for a build's generator or encoder, verified against the recorded sha256. */
+export function bundleForBuild(modelsDir: string, ref: { id: string; manifestSha256: string }, what: string): string {
+  const dir = join(resolve(modelsDir), ref.id);
+  const b = readBundle(dir);
+  if (b.manifestSha256 !== ref.manifestSha256) {
+    fail('E_MANIFEST', `the ${what} bundle ${dir} is not the one the build used (manifest sha256 ${b.manifestSha256.slice(0, 12)}…, build has ${ref.manifestSha256.slice(0, 12)}…)`, 'rebuild the relevance build, or point --models-dir at the original bundles');
+  }
+  return dir;
+}

@@ -1,0 +1,223 @@
+/**
+ * `catalogue.sqlite`: models, builds, layers, channels, directions (with their β and α curves),
+ * active channels and gallery items, plus FTS5 search over prompts. The site reads it at build
+ * time; the catalogue stage writes it incrementally.
+ */
+import Database from 'better-sqlite3';
+import { fail } from '../core/errors.ts';
+
+export const CATALOGUE_SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+  id TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL,
+  origin TEXT NOT NULL, architecture TEXT NOT NULL, manifest TEXT NOT NULL,
+  live_assets TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (id, manifest_sha256));
+CREATE TABLE IF NOT EXISTS builds (
+  id TEXT PRIMARY KEY, generator_id TEXT NOT NULL, generator_sha256 TEXT NOT NULL,
+  encoder_id TEXT NOT NULL, encoder_sha256 TEXT NOT NULL, config TEXT NOT NULL, provenance TEXT NOT NULL,
+  timings TEXT NOT NULL, channel_set TEXT NOT NULL, channels INTEGER NOT NULL, dim INTEGER NOT NULL,
+  relevance_sha256 TEXT NOT NULL, files TEXT NOT NULL, samples_file TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layers (
+  build_id TEXT NOT NULL, layer_index INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+  resolution INTEGER NOT NULL, channels INTEGER NOT NULL, w_index INTEGER NOT NULL, offset INTEGER NOT NULL,
+  PRIMARY KEY (build_id, layer_index));
+CREATE TABLE IF NOT EXISTS channels (
+  build_id TEXT NOT NULL, channel INTEGER NOT NULL, layer_index INTEGER NOT NULL, channel_in_layer INTEGER NOT NULL,
+  mu REAL NOT NULL, sigma REAL NOT NULL, effect REAL NOT NULL, consistency REAL NOT NULL, degenerate INTEGER NOT NULL,
+  PRIMARY KEY (build_id, channel));
+CREATE TABLE IF NOT EXISTS prompt_sets (id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS directions (
+  id INTEGER PRIMARY KEY, build_id TEXT NOT NULL, slug TEXT NOT NULL, prompt_set TEXT NOT NULL,
+  neutral TEXT NOT NULL, target TEXT NOT NULL, tags TEXT NOT NULL, note TEXT,
+  beta REAL NOT NULL, beta_mode TEXT NOT NULL, beta_floor INTEGER NOT NULL,
+  alpha_default REAL NOT NULL, alpha_min REAL NOT NULL, alpha_max REAL NOT NULL,
+  active_channels INTEGER NOT NULL, max_abs_r REAL NOT NULL,
+  delta_t BLOB NOT NULL, delta_t_norm REAL NOT NULL, delta_t_cosine REAL NOT NULL,
+  beta_curve TEXT NOT NULL, gallery_alphas TEXT NOT NULL, score_curve TEXT NOT NULL, pixel_curve TEXT NOT NULL,
+  files TEXT NOT NULL, inputs_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (build_id, slug));
+CREATE TABLE IF NOT EXISTS direction_channels (
+  direction_id INTEGER NOT NULL REFERENCES directions(id) ON DELETE CASCADE, channel INTEGER NOT NULL,
+  layer_index INTEGER NOT NULL, channel_in_layer INTEGER NOT NULL, r REAL NOT NULL, delta_s REAL NOT NULL,
+  PRIMARY KEY (direction_id, channel));
+CREATE TABLE IF NOT EXISTS gallery_items (
+  direction_id INTEGER NOT NULL REFERENCES directions(id) ON DELETE CASCADE, sample_seed INTEGER NOT NULL,
+  alpha REAL NOT NULL, row INTEGER NOT NULL, col INTEGER NOT NULL, path TEXT NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (direction_id, row, col));
+CREATE VIRTUAL TABLE IF NOT EXISTS direction_search USING fts5(
+  slug, neutral, target, tags, content='directions', content_rowid='id', tokenize='unicode61');
+CREATE TRIGGER IF NOT EXISTS directions_ai AFTER INSERT ON directions BEGIN
+  INSERT INTO direction_search(rowid, slug, neutral, target, tags) VALUES (new.id, new.slug, new.neutral, new.target, new.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS directions_ad AFTER DELETE ON directions BEGIN
+  INSERT INTO direction_search(direction_search, rowid, slug, neutral, target, tags) VALUES ('delete', old.id, old.slug, old.neutral, old.target, old.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS directions_au AFTER UPDATE ON directions BEGIN
+  INSERT INTO direction_search(direction_search, rowid, slug, neutral, target, tags) VALUES ('delete', old.id, old.slug, old.neutral, old.target, old.tags);
+  INSERT INTO direction_search(rowid, slug, neutral, target, tags) VALUES (new.id, new.slug, new.neutral, new.target, new.tags);
+END;
+`;
+
+export interface DirectionRecord {
+  buildId: string;
+  slug: string;
+  promptSet: string;
+  neutral: string;
+  target: string;
+  tags: string[];
+  note?: string;
+  beta: number;
+  betaMode: 'auto' | 'fixed';
+  betaFloor: number;
+  alphaDefault: number;
+  alphaRange: [number, number];
+  activeChannels: number;
+  maxAbsR: number;
+  deltaT: Float32Array;
+  deltaTNorm: number;
+  deltaTCosine: number;
+  betaCurve: { beta: number; active: number }[];
+  galleryAlphas: number[];
+  /** Mean cos(image, t(target)) along the gallery's α row. */
+  scoreCurve: { alpha: number; score: number }[];
+  /** Mean pixel statistics along the α row (red, green, blue, brightness, saturation). */
+  pixelCurve: { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+  files: Record<string, string>;
+  inputsSha256: string;
+  channels: { channel: number; layerIndex: number; channelInLayer: number; r: number; deltaS: number }[];
+  gallery: { sampleSeed: number; alpha: number; row: number; col: number; path: string; width: number; height: number }[];
+}
+
+export class CatalogueDb {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = DELETE');
+        this.db.pragma('foreign_keys = ON');
+        this.db.exec(SCHEMA);
+        this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(CATALOGUE_SCHEMA_VERSION));
+      }
+      const v = (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value;
+      if (v !== String(CATALOGUE_SCHEMA_VERSION)) fail('E_STORE', `${path} has catalogue schema ${v ?? 'none'}, this tool writes ${CATALOGUE_SCHEMA_VERSION}`, 'build the catalogue into a new file');
+    } catch (e) {
+      if ((e as { code?: string }).code === 'E_STORE') throw e;
+      fail('E_STORE', `cannot open catalogue ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  putModel(m: { id: string; manifestSha256: string; kind: string; description: string; origin: unknown; architecture: unknown; manifest: unknown; liveAssets: Record<string, string> }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO models (id, manifest_sha256, kind, description, origin, architecture, manifest, live_assets) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.id, m.manifestSha256, m.kind, m.description, JSON.stringify(m.origin), JSON.stringify(m.architecture), JSON.stringify(m.manifest), JSON.stringify(m.liveAssets));
+  }
+
+  putPromptSet(p: { id: string; title: string; description: string; sha256: string }): void {
+    this.db.prepare('INSERT OR REPLACE INTO prompt_sets (id, title, description, sha256) VALUES (?, ?, ?, ?)').run(p.id, p.title, p.description, p.sha256);
+  }
+
+  buildSha(buildId: string): string | undefined {
+    return (this.db.prepare('SELECT relevance_sha256 FROM builds WHERE id = ?').get(buildId) as { relevance_sha256: string } | undefined)?.relevance_sha256;
+  }
+
+  /** Replace a build with its layer table and channel rows (one transaction). */
+  putBuild(b: {
+    id: string;
+    generator: { id: string; sha256: string };
+    encoder: { id: string; sha256: string };
+    config: unknown;
+    provenance: unknown;
+    timings: unknown;
+    channelSet: string;
+    dim: number;
+    relevanceSha256: string;
+    files: Record<string, string>;
+    samplesFile: string;
+    layers: readonly { name: string; kind: string; resolution: number; channels: number; wIndex: number; offset: number }[];
+    channels: { channel: number; layerIndex: number; channelInLayer: number; mu: number; sigma: number; effect: number; consistency: number; degenerate: number }[];
+  }): void {
+    this.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO builds (id, generator_id, generator_sha256, encoder_id, encoder_sha256, config, provenance, timings,
+             channel_set, channels, dim, relevance_sha256, files, samples_file, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          b.id, b.generator.id, b.generator.sha256, b.encoder.id, b.encoder.sha256, JSON.stringify(b.config), JSON.stringify(b.provenance),
+          JSON.stringify(b.timings), b.channelSet, b.channels.length, b.dim, b.relevanceSha256, JSON.stringify(b.files), b.samplesFile, new Date().toISOString(),
+        );
+      this.db.prepare('DELETE FROM layers WHERE build_id = ?').run(b.id);
+      this.db.prepare('DELETE FROM channels WHERE build_id = ?').run(b.id);
+      const li = this.db.prepare('INSERT INTO layers (build_id, layer_index, name, kind, resolution, channels, w_index, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      b.layers.forEach((l, i) => li.run(b.id, i, l.name, l.kind, l.resolution, l.channels, l.wIndex, l.offset));
+      const ci = this.db.prepare('INSERT INTO channels (build_id, channel, layer_index, channel_in_layer, mu, sigma, effect, consistency, degenerate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const c of b.channels) ci.run(b.id, c.channel, c.layerIndex, c.channelInLayer, c.mu, c.sigma, c.effect, c.consistency, c.degenerate);
+    });
+  }
+
+  directionInputs(buildId: string, slug: string): { id: number; inputsSha256: string } | undefined {
+    const row = this.db.prepare('SELECT id, inputs_sha256 FROM directions WHERE build_id = ? AND slug = ?').get(buildId, slug) as { id: number; inputs_sha256: string } | undefined;
+    return row && { id: row.id, inputsSha256: row.inputs_sha256 };
+  }
+
+  /** Replace a direction (and its channels and gallery) in one transaction. */
+  putDirection(d: DirectionRecord): number {
+    return this.transaction(() => {
+      this.db.prepare('DELETE FROM directions WHERE build_id = ? AND slug = ?').run(d.buildId, d.slug);
+      const info = this.db
+        .prepare(
+          `INSERT INTO directions (build_id, slug, prompt_set, neutral, target, tags, note, beta, beta_mode, beta_floor,
+             alpha_default, alpha_min, alpha_max, active_channels, max_abs_r, delta_t, delta_t_norm, delta_t_cosine,
+             beta_curve, gallery_alphas, score_curve, pixel_curve, files, inputs_sha256, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          d.buildId, d.slug, d.promptSet, d.neutral, d.target, JSON.stringify(d.tags), d.note ?? null, d.beta, d.betaMode, d.betaFloor,
+          d.alphaDefault, d.alphaRange[0], d.alphaRange[1], d.activeChannels, d.maxAbsR,
+          Buffer.from(d.deltaT.buffer, d.deltaT.byteOffset, d.deltaT.byteLength), d.deltaTNorm, d.deltaTCosine,
+          JSON.stringify(d.betaCurve), JSON.stringify(d.galleryAlphas), JSON.stringify(d.scoreCurve), JSON.stringify(d.pixelCurve),
+          JSON.stringify(d.files), d.inputsSha256, new Date().toISOString(),
+        );
+      const id = Number(info.lastInsertRowid);
+      const ch = this.db.prepare('INSERT INTO direction_channels (direction_id, channel, layer_index, channel_in_layer, r, delta_s) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const c of d.channels) ch.run(id, c.channel, c.layerIndex, c.channelInLayer, c.r, c.deltaS);
+      const gi = this.db.prepare('INSERT INTO gallery_items (direction_id, sample_seed, alpha, row, col, path, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const g of d.gallery) gi.run(id, g.sampleSeed, g.alpha, g.row, g.col, g.path, g.width, g.height);
+      return id;
+    });
+  }
+
+  /** Remove directions of a build whose slugs are no longer in its prompt sets. */
+  pruneDirections(buildId: string, promptSet: string, keep: ReadonlySet<string>): number {
+    const rows = this.db.prepare('SELECT slug FROM directions WHERE build_id = ? AND prompt_set = ?').all(buildId, promptSet) as { slug: string }[];
+    const del = this.db.prepare('DELETE FROM directions WHERE build_id = ? AND slug = ?');
+    let n = 0;
+    this.transaction(() => {
+      for (const r of rows) if (!keep.has(r.slug)) n += del.run(buildId, r.slug).changes;
+    });
+    return n;
+  }
+
+  search(query: string): { id: number; slug: string; buildId: string }[] {
+    return this.db
+      .prepare('SELECT d.id, d.slug, d.build_id AS buildId FROM direction_search s JOIN directions d ON d.id = s.rowid WHERE direction_search MATCH ? ORDER BY rank')
+      .all(query) as { id: number; slug: string; buildId: string }[];
+  }
+
+  integrityCheck(): string {
+    return (this.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check;
+  }
+}
