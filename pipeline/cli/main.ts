@@ -19,6 +19,25 @@ export function renderTopUsage(list: readonly Command[]): string {
   ].join('\n');
 }
 
+/**
+ * `--alpha -4,-2,0` reads naturally but node's parseArgs takes "-4,…" for an option. A string
+ * option followed by a token that starts like a negative number gets that token as its value.
+ */
+export function attachNegativeValues(args: readonly string[], options: Command['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    const next = args[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 /** Longest command path that prefixes argv. */
 export function findCommand(list: readonly Command[], argv: readonly string[]): Command | undefined {
   let best: Command | undefined;
@@ -63,7 +82,7 @@ export async function runMain(argv: string[]): Promise<void> {
   }
   try {
     const { values, positionals } = parseArgs({
-      args: rest,
+      args: attachNegativeValues(rest, cmd.options),
       options: cmd.options,
       allowPositionals: cmd.positionals ?? false,
       strict: true,

@@ -211,6 +211,13 @@ export class CatalogueDb {
     return n;
   }
 
+  /** Search as people type: every word is a prefix ("smil" finds "smiling"); FTS syntax is escaped. */
+  searchPrompts(text: string): { id: number; slug: string; buildId: string }[] {
+    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    if (words.length === 0) return [];
+    return this.search(words.map((w) => `"${w}"*`).join(' '));
+  }
+
   search(query: string): { id: number; slug: string; buildId: string }[] {
     return this.db
       .prepare('SELECT d.id, d.slug, d.build_id AS buildId FROM direction_search s JOIN directions d ON d.id = s.rowid WHERE direction_search MATCH ? ORDER BY rank')

@@ -50,7 +50,8 @@ export const PromptCatalogue = z
         alpha: num(),
         beta,
         betaFloor: z.number({ required_error: 'an integer ≥ 0', invalid_type_error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
-      }, { required_error: 'an object {alpha, beta, betaFloor}', invalid_type_error: 'an object {alpha, beta, betaFloor}' })
+        alphaRange: alphaRange.optional(),
+      }, { required_error: 'an object {alpha, beta, betaFloor, alphaRange?}', invalid_type_error: 'an object {alpha, beta, betaFloor, alphaRange?}' })
       .strict(),
     prompts: z.array(PromptEntry, { required_error: 'a list of prompts', invalid_type_error: 'a list of prompts' }).min(1, 'at least one prompt'),
   }, { invalid_type_error: 'a JSON object' })
@@ -72,7 +73,7 @@ export interface ResolvedPrompt {
 }
 
 export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): ResolvedPrompt {
-  const [lo, hi] = p.alphaRange ?? DEFAULT_ALPHA_RANGE;
+  const [lo, hi] = p.alphaRange ?? catalogue.defaults.alphaRange ?? DEFAULT_ALPHA_RANGE;
   return {
     id: p.id,
     neutral: p.neutral,
@@ -118,7 +119,7 @@ export function parsePrompts(json: unknown, where: string): PromptCatalogue {
   if (!r.success) {
     const issue = r.error.issues[0];
     if (issue.code === 'unrecognized_keys') {
-      const known = issue.path.length === 0 ? PromptCatalogue.keyof().options : issue.path[0] === 'defaults' ? ['alpha', 'beta', 'betaFloor'] : PromptEntry.keyof().options;
+      const known = issue.path.length === 0 ? PromptCatalogue.keyof().options : issue.path[0] === 'defaults' ? ['alpha', 'beta', 'betaFloor', 'alphaRange'] : PromptEntry.keyof().options;
       return fail('E_INPUT', `${where}: ${locate(json, issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
     }
     return refuse(json, where, issue.path, issue.message);

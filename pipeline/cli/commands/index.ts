@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import catalogue from './catalogue.ts';
 import deltaT from './delta-t.ts';
 import demo from './demo.ts';
+import edit from './edit.ts';
 import merge from './merge.ts';
 import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   catalogue,
   deltaT,
   demo,
+  edit,
   merge,
   modelsBuild,
   modelsList,

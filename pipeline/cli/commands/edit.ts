@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fail } from '../../core/errors.ts';
+import { tileGrid, toRGB8 } from '../../core/image.ts';
+import { broadcastWs } from '../../core/styles.ts';
+import { Encoder } from '../../models/encoder.ts';
+import { Generator } from '../../models/generator.ts';
+import { bundleForBuild, openBuild } from '../../stages/build-reader.ts';
+import { directionFromBuild } from '../../stages/directions.ts';
+import { editCodes, renderCodes } from '../../stages/edits.ts';
+import { deltaT, loadTemplates } from '../../stages/text-directions.ts';
+import { writeRGB } from '../../store/images.ts';
+import { decodeNpy } from '../../store/npy.ts';
+import { TextCache, DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
+import { flag, num, parseIntList, parseNumberList, requireStr, str } from '../args.ts';
+import { defineCommand } from '../command.ts';
+import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+
+/** Base style codes [K, C_total] from a .npy of s [K, C], w [K, wDim] or ws [K, numWs, wDim]. */
+async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Float32Array; k: number }> {
+  const a = decodeNpy(readFileSync(path), path);
+  if (a.dtype !== 'float32') fail('E_INPUT', `${path}: codes must be float32, found ${a.dtype}`);
+  const data = a.data as Float32Array;
+  const { wDim, numWs } = gen.manifest.architecture;
+  const k = a.shape[0];
+  if (a.shape.length === 2 && a.shape[1] === gen.layout.total) return { codes: data, k };
+  if (a.shape.length === 2 && a.shape[1] === wDim) return { codes: await gen.styles(broadcastWs(data, k, numWs), k), k };
+  if (a.shape.length === 3 && a.shape[1] === numWs && a.shape[2] === wDim) return { codes: await gen.styles(data, k), k };
+  return fail('E_SHAPE', `${path}: shape [${a.shape}] is none of s [K, ${gen.layout.total}], w [K, ${wDim}] or ws [K, ${numWs}, ${wDim}]`);
+}
+
+export default defineCommand({
+  path: ['edit'],
+  summary: 'apply a text direction to samples and render a grid (rows: samples, columns: α)',
+  usage: '--build DIR --neutral TEXT --target TEXT --out FILE.png [--seeds 0-3 | --codes FILE.npy] [--alpha LIST] [--beta X|auto]',
+  details: `s' = s + α Δs with Δs from the build's relevance and the prompt pair (DESIGN §1).
+
+  --build DIR        a finished relevance build
+  --neutral TEXT     e.g. "photo" or "face"
+  --target TEXT      e.g. "red photo" or "smiling face"
+  --out FILE         .png or .webp
+  --seeds LIST       sample seeds (default 0-3), truncated with the build's ψ
+  --codes FILE.npy   instead of seeds: float32 s [K, C_total], w [K, w_dim] or ws [K, num_ws, w_dim]
+  --alpha LIST       α values, e.g. -4,-2,0,2,4 (default)
+  --beta X|auto      β in [0, 1], or auto (default 0.15, the reference's)
+  --beta-floor N     auto-β's channel floor (default 20)
+  --models-dir DIR   where the build's bundles are (default models)
+  --scale K          enlarge small images K× (default: 2 below 128 px)
+${runtimeOptionHelp}`,
+  options: {
+    build: { type: 'string' }, neutral: { type: 'string' }, target: { type: 'string' }, out: { type: 'string' },
+    seeds: { type: 'string' }, codes: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' },
+    'beta-floor': { type: 'string' }, 'models-dir': { type: 'string' }, scale: { type: 'string' }, 'no-cache': { type: 'boolean' },
+    ...runtimeOptionSpec,
+  },
+  async run({ values, io }) {
+    const out = requireStr(values, 'out');
+    if (!/\.(png|webp)$/i.test(out)) fail('E_INPUT', `--out must end in .png or .webp, got ${out}`);
+    const alphas = parseNumberList(str(values, 'alpha') ?? '-4,-2,0,2,4', '--alpha');
+    const betaRaw = str(values, 'beta') ?? '0.15';
+    const beta = betaRaw === 'auto' ? 'auto' : num(values, 'beta', 0.15, [0, 1]);
+    const betaFloor = num(values, 'beta-floor', 20, [0, 1e9]);
+    if (str(values, 'seeds') && str(values, 'codes')) fail('E_USAGE', 'give --seeds or --codes, not both');
+    const seeds = parseIntList(str(values, 'seeds') ?? '0-3', '--seeds');
+    const build = openBuild(requireStr(values, 'build'));
+    const modelsDir = resolve(io.cwd, str(values, 'models-dir') ?? 'models');
+    const runtime = runtimeOptions(values);
+    const gen = await Generator.open(bundleForBuild(modelsDir, build.config.generator, 'generator'), runtime);
+    const enc = await Encoder.open(bundleForBuild(modelsDir, build.config.encoder, 'encoder'), { ...runtime, parts: ['text'] });
+    const cache = flag(values, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, DEFAULT_TEXT_CACHE));
+    try {
+      const dt = await deltaT(enc, requireStr(values, 'neutral'), requireStr(values, 'target'), { templates: loadTemplates(), cache });
+      const d = directionFromBuild(build, dt.deltaT, beta, betaFloor);
+      const codesPath = str(values, 'codes');
+      const base = codesPath ? await codesFromFile(gen, resolve(io.cwd, codesPath)) : { codes: await gen.stylesForSeeds(seeds, build.config.psi), k: seeds.length };
+      const { images } = await renderCodes(gen, editCodes(base.codes, base.k, d.deltaS, alphas), base.k * alphas.length);
+      const res = gen.arch.resolution;
+      const tiles = Array.from({ length: base.k * alphas.length }, (_, n) => toRGB8(images, n, res, res));
+      const grid = tileGrid(tiles, { rows: base.k, cols: alphas.length, tile: res, gap: Math.max(1, res >> 5), background: [255, 255, 255] });
+      await writeRGB(out, grid.data, grid.width, grid.height, num(values, 'scale', res < 128 ? 2 : 1, [0.05, 16]));
+      io.err(`edit: β=${d.beta} (${d.betaMode}), ${d.active} active channels, α ∈ {${alphas.join(', ')}} → ${out}`);
+      io.out(out);
+    } finally {
+      cache?.close();
+      await enc.release();
+      await gen.release();
+    }
+  },
+});
