@@ -69,6 +69,12 @@ export async function runMain(argv: string[]): Promise<void> {
     return;
   }
   const cmd = findCommand(commands, argv);
+  // A group word alone or with --help (`styleatlas import --help`) lists the group's commands.
+  const group = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
+  if (!cmd && group.length > 0 && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
+    io.out(renderTopUsage(group));
+    return;
+  }
   if (!cmd) {
     io.err(`E_USAGE: unknown command "${argv.join(' ')}"\n`);
     io.err(renderTopUsage(commands));

@@ -4,6 +4,8 @@ import catalogue from './catalogue.ts';
 import deltaT from './delta-t.ts';
 import demo from './demo.ts';
 import edit from './edit.ts';
+import importClip from './import-clip.ts';
+import importStylegan2 from './import-stylegan2.ts';
 import merge from './merge.ts';
 import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
@@ -16,6 +18,8 @@ export const commands: readonly Command[] = [
   deltaT,
   demo,
   edit,
+  importClip,
+  importStylegan2,
   merge,
   modelsBuild,
   modelsList,

@@ -64,6 +64,9 @@ export function safeHooks(ctx: GlobalContext, persistentLoad: (pid: unknown) => 
     build(target, state) {
       // Python skips BUILD of a falsy state on objects without __setstate__ (an OrderedDict's empty vars()).
       if (state === null || (state instanceof Map && state.size === 0)) return;
+      // module.state_dict() is an OrderedDict carrying a `_metadata` attribute (per-module
+      // versions), restored by BUILD with {'_metadata': dict}: plain data, and not needed.
+      if (target instanceof Map && state instanceof Map && state.size === 1 && state.get('_metadata') instanceof Map) return;
       if (buildNumpy(target, state, ctx)) return;
       fail('E_CHECKPOINT', `refusing BUILD of ${describe(target)} with state ${describe(state)}: only plain data is accepted`);
     },

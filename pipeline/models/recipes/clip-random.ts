@@ -4,16 +4,13 @@
  * the whole method runs, and the graphs are checked against a reference, without downloading.
  */
 import { readFileSync } from 'node:fs';
-import { fail } from '../../core/errors.ts';
-import { type ClipArch, CLIP_CONTEXT_LENGTH, TINY_CLIP_MERGES, clipParamSpec, tinyClipArch, vitB32Arch } from '../../onnx/clip/arch.ts';
-import { buildClipText, buildClipVisual } from '../../onnx/clip/graphs.ts';
-import { type StateDict, checkStateDict, randomStateDict } from '../../onnx/params.ts';
+import { type ClipArch, TINY_CLIP_MERGES, clipParamSpec, tinyClipArch, vitB32Arch } from '../../onnx/clip/arch.ts';
+import { type StateDict, randomStateDict } from '../../onnx/params.ts';
 import { CLIP_MERGES, clipTokenizerJson } from '../../text/bpe.ts';
-import { createTokenizer } from '../../text/tokenizer.ts';
-import type { Bundle } from '../bundle.ts';
-import { CLIP_MEAN, CLIP_STD, writeEncoderBundle } from '../encoder-bundle.ts';
-import type { Origin } from '../manifest.ts';
-import { type Recipe, TOOL_VERSION } from './recipe.ts';
+import { writeClipBundle } from '../clip-bundle.ts';
+import type { Recipe } from './recipe.ts';
+
+export { writeClipBundle, type ClipBundleSpec } from '../clip-bundle.ts';
 
 /** OpenAI's BPE vocabulary, shipped in the repository (MIT licence beside it). */
 const CLIP_VOCAB = new URL('../../../data/clip/bpe_simple_vocab_16e6.txt.gz', import.meta.url);
@@ -46,61 +43,6 @@ export function clipInit(arch: ClipArch) {
 /** Seeded random weights for any CLIP architecture (same seed ⇒ identical bytes). */
 export function randomClipWeights(arch: ClipArch, seed: number): StateDict {
   return randomStateDict(clipParamSpec(arch), seed, clipInit(arch));
-}
-
-export interface ClipBundleSpec {
-  id: string;
-  description: string;
-  origin: Origin;
-  arch: ClipArch;
-  /** openai/CLIP-named state dict; checked against the architecture before anything is written. */
-  weights: StateDict;
-  tokenizerJson: string;
-  log?: (message: string) => void;
-}
-
-/** Build both graphs and write the encoder bundle (the CLIP importer can end here too). */
-export async function writeClipBundle(outDir: string, spec: ClipBundleSpec): Promise<Bundle> {
-  const { arch, weights } = spec;
-  const log = spec.log ?? (() => {});
-  checkStateDict(weights, clipParamSpec(arch), `${spec.id} weights`);
-  const tok = createTokenizer(spec.tokenizerJson);
-  if (tok.vocabSize !== arch.vocabSize) {
-    fail('E_SHAPE', `${spec.id}: the tokenizer has ${tok.vocabSize} ids but token_embedding.weight has ${arch.vocabSize} rows`);
-  }
-  if (arch.contextLength !== CLIP_CONTEXT_LENGTH) {
-    fail('E_SHAPE', `${spec.id}: positional_embedding has ${arch.contextLength} rows; the encoder contract needs ${CLIP_CONTEXT_LENGTH}`);
-  }
-  const meta = { metadata: { 'styleatlas.bundle': spec.id }, producerVersion: TOOL_VERSION };
-  log(`${spec.id}: writing the image tower graph`);
-  const visualOnnx = buildClipVisual(arch, weights).toBytes(meta);
-  log(`${spec.id}: writing the text tower graph`);
-  const textOnnx = buildClipText(arch, weights).toBytes(meta);
-  return writeEncoderBundle(outDir, {
-    id: spec.id,
-    description: spec.description,
-    origin: spec.origin,
-    architecture: {
-      family: 'clip',
-      imageSize: arch.imageResolution,
-      embedDim: arch.embedDim,
-      contextLength: arch.contextLength,
-      mean: CLIP_MEAN,
-      std: CLIP_STD,
-      details: {
-        visionWidth: arch.visionWidth,
-        visionLayers: arch.visionLayers,
-        patchSize: arch.visionPatchSize,
-        textWidth: arch.textWidth,
-        textLayers: arch.textLayers,
-        vocabSize: arch.vocabSize,
-      },
-    },
-    tokenizer: { vocabSize: tok.vocabSize, sot: tok.sot, eot: tok.eot },
-    visualOnnx,
-    textOnnx,
-    tokenizerJson: spec.tokenizerJson,
-  });
 }
 
 function randomClipRecipe(id: string, summary: string, arch: () => ClipArch, merges: number, seed: number, onDemand: boolean): Recipe {
