@@ -131,8 +131,14 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     const complete = chunks.every((c) => db!.doneChunks().has(c.index));
     let outputs: BuildOutputs | undefined;
     if (complete) {
-      db.setMeta({ finished: new Date().toISOString() });
-      outputs = writeBuildOutputs(run.outDir, db, arrowMetadata(db, config, shard));
+      const published = existsSync(join(run.outDir, 'relevance.arrow')) && existsSync(join(run.outDir, 'fs3.npy'));
+      if (renders > 0 || !published || !db.getMeta('finished')) {
+        db.setMeta({ finished: new Date().toISOString() });
+        outputs = writeBuildOutputs(run.outDir, db, arrowMetadata(db, config, shard));
+      } else {
+        // Already finished and published: leave the files (and their sha256) as they are.
+        outputs = { arrow: join(run.outDir, 'relevance.arrow'), fs3: join(run.outDir, 'fs3.npy'), channels: db.resultCount() };
+      }
     }
     return {
       outDir: run.outDir,

@@ -1,25 +1,105 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CliIO, type Command, defineCommand } from '../command.ts';
+import { buildSite } from '../../site/build-site.ts';
+import { runCatalogue } from '../../stages/catalogue.ts';
+import { runRelevanceBuild } from '../../stages/relevance-build.ts';
+import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
+import { flag, parseIntList, str } from '../args.ts';
+import { type CliIO, defineCommand } from '../command.ts';
+import { formatDuration, progressPrinter } from '../progress.ts';
+import { GALLERY_SEEDS } from './catalogue.ts';
 import modelsBuild from './models-build.ts';
-import render from './render.ts';
+import { RELEVANCE_DEFAULTS } from './relevance.ts';
+import siteServe from './site-serve.ts';
 
-/** Run another command in-process, as if typed. */
-async function sub(io: CliIO, c: Command, values: Record<string, string>, positionals: string[] = []): Promise<void> {
-  await c.run({ values, positionals, io });
+/**
+ * The demo's two builds: the tiny generator measured by the colour-world oracle (directions with
+ * a known right answer) and by tiny-clip (the real CLIP architecture with random weights: the
+ * face prompts run end to end, but their directions mean nothing).
+ */
+const DEMO_BUILDS = [
+  { id: 'tiny-colour-world', encoder: 'colour-world', prompts: 'colour-world.json', samples: 16 },
+  { id: 'tiny-tiny-clip', encoder: 'tiny-clip', prompts: 'faces.json', samples: 8 },
+] as const;
+
+async function step<T>(io: CliIO, title: string, fn: () => Promise<T>): Promise<T> {
+  io.err(`\n== ${title}`);
+  const t0 = performance.now();
+  const out = await fn();
+  io.err(`   (${formatDuration((performance.now() - t0) / 1000)})`);
+  return out;
 }
 
 export default defineCommand({
   path: ['demo'],
-  summary: 'the whole job on the embedded tiny models: build them and render samples',
-  usage: '[--out-dir DIR]',
-  details: `Builds the bundled tiny models (random weights, real architectures; nothing is downloaded)
-and renders a contact sheet of generator samples. Re-running skips finished work.
+  summary: 'the whole job on the embedded tiny models: models, relevance, catalogue, website',
+  usage: '[--data-dir DIR] [--no-serve] [--port N]',
+  details: `Builds the bundled tiny models (random or hand-built weights, real architectures; nothing is
+downloaded), runs two relevance builds on the tiny generator (with the colour-world oracle encoder
+and with tiny-clip), computes the catalogues of data/prompts/colour-world.json and faces.json,
+builds the website and serves it on localhost. Re-running skips finished work.
 
-  --out-dir DIR   where outputs go (default: data/build/demo)`,
-  options: { 'out-dir': { type: 'string' } },
+  --data-dir DIR   builds and catalogue go here (default data/build)
+  --no-serve       stop after building the site (site/dist)
+  --port N         port for the site (default 4321)`,
+  options: { 'data-dir': { type: 'string' }, 'no-serve': { type: 'boolean' }, port: { type: 'string' } },
   async run({ values, io }) {
-    const outDir = typeof values['out-dir'] === 'string' ? values['out-dir'] : join(io.cwd, 'data', 'build', 'demo');
-    await sub(io, modelsBuild, {});
-    await sub(io, render, { generator: join(io.cwd, 'models', 'tiny'), seeds: '0-15', out: join(outDir, 'samples.png') });
+    const t0 = performance.now();
+    const data = str(values, 'data-dir') ?? join(io.cwd, 'data', 'build');
+    const models = join(io.cwd, 'models');
+    const catalogueDir = join(data, 'catalogue');
+    await step(io, 'models: tiny, tiny-clip, colour-world', () => modelsBuild.run({ values: {}, positionals: [], io: { ...io, out: () => {} } }));
+    for (const b of DEMO_BUILDS) {
+      const outDir = join(data, b.id);
+      const printer = progressPrinter(io);
+      const s = await step(io, `relevance: tiny × ${b.encoder} (${b.samples} samples per channel)`, () =>
+        runRelevanceBuild({
+          generatorDir: join(models, 'tiny'),
+          encoderDir: join(models, b.encoder),
+          outDir,
+          config: {
+            samples: b.samples,
+            alphaP: RELEVANCE_DEFAULTS.alphaP,
+            psi: RELEVANCE_DEFAULTS.psi,
+            sampleSeed: RELEVANCE_DEFAULTS.sampleSeed,
+            statsSamples: 20_000,
+            statsSeed: RELEVANCE_DEFAULTS.statsSeed,
+            channelSet: 'conv',
+            chunkChannels: RELEVANCE_DEFAULTS.chunk,
+            batch: RELEVANCE_DEFAULTS.batch,
+          },
+          resume: existsSync(join(outDir, 'build.sqlite')),
+          runtime: {},
+          onProgress: printer.onProgress,
+        }),
+      );
+      printer.finish();
+      io.err(s.renders > 0 ? `   ${s.channels} channels, ${s.renders} renders, ${s.rendersPerSecond.toFixed(0)} renders/s` : '   already built');
+      const printer2 = progressPrinter(io);
+      const c = await step(io, `catalogue: data/prompts/${b.prompts} on ${b.id}`, () =>
+        runCatalogue({
+          buildDir: outDir,
+          promptsFile: join(io.cwd, 'data', 'prompts', b.prompts),
+          outDir: catalogueDir,
+          modelsDir: models,
+          gallerySeeds: parseIntList(GALLERY_SEEDS, 'gallery seeds'),
+          galleryColumns: 9,
+          textCachePath: join(io.cwd, DEFAULT_TEXT_CACHE),
+          runtime: {},
+          onProgress: printer2.onProgress,
+        }),
+      );
+      printer2.finish();
+      io.err(`   ${c.computed.length} computed, ${c.unchanged.length} unchanged`);
+    }
+    const siteDir = join(io.cwd, 'site', 'dist');
+    const site = await step(io, 'website (Astro)', () => buildSite({ catalogueDir, outDir: siteDir, env: io.env }));
+    io.err(`   ${site.pages} pages → ${site.outDir}`);
+    io.err(`\ndemo built in ${formatDuration((performance.now() - t0) / 1000)}`);
+    if (flag(values, 'no-serve')) {
+      io.out(site.outDir);
+      return;
+    }
+    await siteServe.run({ values: { dir: siteDir, port: str(values, 'port') ?? '4321' }, positionals: [], io });
   },
 });

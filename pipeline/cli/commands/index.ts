@@ -11,6 +11,8 @@ import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
 import relevance from './relevance.ts';
 import render from './render.ts';
+import siteBuild from './site-build.ts';
+import siteServe from './site-serve.ts';
 import tokenize from './tokenize.ts';
 
 export const commands: readonly Command[] = [
@@ -25,5 +27,7 @@ export const commands: readonly Command[] = [
   modelsList,
   relevance,
   render,
+  siteBuild,
+  siteServe,
   tokenize,
 ];

@@ -1,0 +1,103 @@
+/**
+ * `astro build` of site/ for one catalogue, in a child process: Astro and Vite stay out of the
+ * CLI's process, and the catalogue reaches the site's config through the child's environment.
+ * The catalogue is checked here first, so a bad slug fails in a second, not after Vite starts.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail } from '../core/errors.ts';
+import { readSiteCatalogue } from './catalogue-data.ts';
+
+export const SITE_ROOT = fileURLToPath(new URL('../../site/', import.meta.url));
+
+export interface SiteBuildOptions {
+  catalogueDir: string;
+  outDir: string;
+  /** Astro/Vite cache; builds that run at the same time need their own. */
+  cacheDir?: string;
+  /** The environment the child inherits (PATH and the like). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Astro's own output, line by line (by default it is kept and shown only on failure). */
+  onOutput?: (line: string) => void;
+}
+
+export interface SiteBuildSummary {
+  outDir: string;
+  pages: number;
+  directions: number;
+  builds: number;
+  seconds: number;
+}
+
+function countPages(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) n += countPages(join(dir, e.name));
+    else if (e.name.endsWith('.html')) n++;
+  }
+  return n;
+}
+
+/** Empty the output folder, but only when it holds nothing or a previous site build. */
+function clearOutDir(outDir: string): void {
+  if (!existsSync(outDir)) return;
+  const entries = readdirSync(outDir);
+  if (entries.length === 0) return;
+  if (!entries.includes('index.html') || !entries.includes('_astro')) {
+    fail('E_INPUT', `${outDir} exists and is not a site build (no index.html and _astro/)`, 'choose an empty or new --out folder');
+  }
+  // Stale pages of directions removed from the catalogue must not survive a rebuild.
+  rmSync(outDir, { recursive: true, force: true });
+}
+
+export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildSummary> {
+  const started = performance.now();
+  const catalogueDir = resolve(opts.catalogueDir);
+  const outDir = resolve(opts.outDir);
+  const cat = readSiteCatalogue(catalogueDir);
+  if (outDir === resolve(SITE_ROOT) || resolve(SITE_ROOT).startsWith(`${outDir}/`)) fail('E_INPUT', `--out ${outDir} would overwrite the site's sources`);
+  clearOutDir(outDir);
+  const astro = join(dirname(createRequire(import.meta.url).resolve('astro/package.json')), 'astro.js');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, { STYLEATLAS_CATALOGUE: catalogueDir, ASTRO_TELEMETRY_DISABLED: '1' });
+  if (opts.cacheDir) env.STYLEATLAS_SITE_CACHE_DIR = resolve(opts.cacheDir);
+  else delete env.STYLEATLAS_SITE_CACHE_DIR;
+
+  // Astro writes its server-side chunks under the working directory when --out lies outside it
+  // (node_modules/astro/dist/core/build/common.js getOutDirWithinCwd), and those chunks import
+  // packages, so the child works in a private folder inside the repository: builds running at
+  // once do not share it, and Node finds the packages from there.
+  const nodeModules = join(SITE_ROOT, 'node_modules');
+  mkdirSync(nodeModules, { recursive: true });
+  const work = mkdtempSync(join(nodeModules, '.styleatlas-build-'));
+  const log: string[] = [];
+  const code = await new Promise<number | null>((done, reject) => {
+    const child = spawn(process.execPath, [astro, 'build', '--root', SITE_ROOT, '--outDir', outDir], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const take = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        log.push(line);
+        opts.onOutput?.(line);
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', reject);
+    child.on('close', done);
+  }).finally(() => rmSync(work, { recursive: true, force: true }));
+  if (code !== 0 || !existsSync(join(outDir, 'index.html'))) {
+    const tail = log.slice(-25).join('\n');
+    fail('E_RUNTIME', `astro build failed (exit ${code}):\n${tail}`, 'run with --verbose for the whole log');
+  }
+  return {
+    outDir,
+    pages: countPages(outDir),
+    directions: cat.directions.length,
+    builds: cat.builds.length,
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,30 @@
+/** What the live page knows about each build it can run, baked into the page at build time. */
+import type { LayerInfo } from '../../../../pipeline/core/styles.ts';
+
+export interface LiveBuild {
+  id: string;
+  generator: { id: string; sha256: string; origin: string };
+  encoder: { id: string; sha256: string; origin: string };
+  /** The encoder's text tower and tokenizer (catalogue live assets), as site URLs. */
+  text: { url: string; size: string };
+  tokenizerUrl: string;
+  contextLength: number;
+  dim: number;
+  relevanceUrl: string;
+  samplesUrl: string;
+  sampleSeeds: number[];
+  /** Absent when the generator is too large to run in a browser. */
+  synthesis?: { url: string; size: string; resolution: number };
+  /** Style layers in generator order: synthesis input name and place in s [C_total]. */
+  layers: (LayerInfo & { offset: number; input: string })[];
+  total: number;
+  /** Auto-β floor, α range and default of this build's catalogue prompts. */
+  betaFloor: number;
+  alphaRange: [number, number];
+  alphaDefault: number;
+  toolVersion: string;
+}
+
+export interface LiveConfig {
+  builds: LiveBuild[];
+}
