@@ -18,8 +18,8 @@ import siteServe from './site-serve.ts';
  * face prompts run end to end, but their directions mean nothing).
  */
 const DEMO_BUILDS = [
-  { id: 'tiny-colour-world', encoder: 'colour-world', prompts: 'colour-world.json', samples: 16 },
-  { id: 'tiny-tiny-clip', encoder: 'tiny-clip', prompts: 'faces.json', samples: 8 },
+  { id: 'tiny-colour-world', encoder: 'colour-world', prompts: 'colour-world.json', samples: 32 },
+  { id: 'tiny-tiny-clip', encoder: 'tiny-clip', prompts: 'faces.json', samples: 16 },
 ] as const;
 
 async function step<T>(io: CliIO, title: string, fn: () => Promise<T>): Promise<T> {
