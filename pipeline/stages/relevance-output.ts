@@ -9,7 +9,8 @@ import { type StyleLayout, styleLayout } from '../core/styles.ts';
 import type { BuildDb } from '../store/build-db.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { encodeNpy } from '../store/npy.ts';
-import { type RelevanceRow, writeRelevanceArrow } from '../store/relevance-arrow.ts';
+import type { RelevanceRow } from '../store/relevance-arrow.ts';
+import { writeRelevanceArrowFile } from '../store/relevance-file.ts';
 
 export interface BuildOutputs {
   arrow: string;
@@ -49,7 +50,7 @@ export function writeBuildOutputs(dir: string, db: BuildDb, metadata: Record<str
     }
   };
   const arrow = join(dir, 'relevance.arrow');
-  writeRelevanceArrow(arrow, dim, metadata, pages());
+  writeRelevanceArrowFile(arrow, dim, metadata, pages());
   const fs3Path = join(dir, 'fs3.npy');
   writeFileAtomic(fs3Path, encodeNpy({ dtype: 'float32', shape: [count, dim], data: fs3 }));
   return { arrow, fs3: fs3Path, channels: count };

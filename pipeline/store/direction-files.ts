@@ -5,11 +5,9 @@
  * - `.npz`: the same tensors in generator layer order, plus `__metadata__`, a 0-d unicode array
  *   holding the header as JSON (what np.savez writes for a str; `str(f["__metadata__"])`);
  * - `.json`: the header plus the non-zero channels, largest |Δs| first, for the web.
- * Pure except writeDirectionFiles.
+ * Pure (browser-safe); pipeline/store/direction-write.ts writes the files.
  */
-import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
-import { writeFileAtomic } from './atomic.ts';
 import { decodeNpz, encodeNpz, type NpzMember, type NpzOptions } from './npz.ts';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 
@@ -192,18 +190,6 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /** Write `<stem>.safetensors`, `<stem>.npz` and `<stem>.json` into `dir`, each atomically. */
-export function writeDirectionFiles(dir: string, stem: string, d: Direction): string[] {
-  const files: [string, Uint8Array | string][] = [
-    [`${stem}.safetensors`, directionSafetensors(d)],
-    [`${stem}.npz`, directionNpz(d)],
-    [`${stem}.json`, directionJson(d)],
-  ];
-  return files.map(([name, data]) => {
-    writeFileAtomic(join(dir, name), data);
-    return join(dir, name);
-  });
-}
-
 /** Python that loads a downloaded `.npz` or `.safetensors` direction and applies s' = s + α Δs. */
 export function pythonSnippet(fileName: string): string {
   const file = JSON.stringify(fileName);

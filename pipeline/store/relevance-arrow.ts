@@ -1,9 +1,8 @@
 /**
  * `relevance.arrow` (DESIGN §4): one row per channel with its statistics and its relevance
  * direction Δi_c as a FixedSizeList<Float32>[D]; provenance in the schema metadata.
- * Written batch by batch (Arrow IPC file format), read back as typed arrays.
+ * Encoded batch by batch (Arrow IPC file format), read back as typed arrays. Pure (browser-safe).
  */
-import { readFileSync } from 'node:fs';
 import {
   Field,
   FixedSizeList,
@@ -20,7 +19,6 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { fail } from '../core/errors.ts';
-import { writeFileAtomic } from './atomic.ts';
 
 export interface RelevanceRow {
   /** Global index of the channel in s [C_total] (all layers, manifest order). */
@@ -84,23 +82,21 @@ function toBatch(schema: Schema, dim: number, rows: readonly RelevanceRow[]): Re
 }
 
 /**
- * Write `relevance.arrow` atomically from pages of rows (channel order). Pages become record
- * batches; the file is assembled in memory (its own size: C·D·4 bytes, 12 MiB for FFHQ's conv
- * channels at D = 512) and renamed into place.
+ * The bytes of `relevance.arrow` from pages of rows (channel order); each page becomes a record
+ * batch. Returns the bytes and the row count. Pure: pipeline/store/relevance-file.ts writes files.
  */
-export function writeRelevanceArrow(path: string, dim: number, metadata: Record<string, string>, pages: Iterable<readonly RelevanceRow[]>): number {
+export function encodeRelevanceArrow(dim: number, metadata: Record<string, string>, pages: Iterable<readonly RelevanceRow[]>): { bytes: Uint8Array; rows: number } {
   const schema = relevanceSchema(dim, metadata);
   const writer = new RecordBatchFileWriter();
   writer.reset(undefined, schema);
-  let count = 0;
-  for (const rows of pages) {
-    if (rows.length === 0) continue;
-    writer.write(toBatch(schema, dim, rows));
-    count += rows.length;
+  let rows = 0;
+  for (const page of pages) {
+    if (page.length === 0) continue;
+    writer.write(toBatch(schema, dim, page));
+    rows += page.length;
   }
   writer.finish();
-  writeFileAtomic(path, writer.toUint8Array(true));
-  return count;
+  return { bytes: writer.toUint8Array(true), rows };
 }
 
 export interface RelevanceTable {
@@ -121,8 +117,7 @@ export interface RelevanceTable {
   direction: Float32Array;
 }
 
-export function readRelevanceArrow(bytesOrPath: Uint8Array | string): RelevanceTable {
-  const bytes = typeof bytesOrPath === 'string' ? readFileSync(bytesOrPath) : bytesOrPath;
+export function readRelevanceArrow(bytes: Uint8Array): RelevanceTable {
   let table;
   try {
     table = tableFromIPC(bytes);

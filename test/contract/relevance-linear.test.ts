@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { clipPreprocess } from '../../pipeline/core/preprocess.ts';
 import { Generator } from '../../pipeline/models/generator.ts';
 import { BuildDb } from '../../pipeline/store/build-db.ts';
-import { readRelevanceArrow } from '../../pipeline/store/relevance-arrow.ts';
+import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
 import { runRelevanceBuild } from '../../pipeline/stages/relevance-build.ts';
 import { computeStyleStats } from '../../pipeline/stages/stats.ts';
 import { modelDir } from '../helpers/bundles.ts';
@@ -49,7 +49,7 @@ it('Δi_c equals the closed form to 1e-5 for every channel (all 704 channels, co
   const out = join(tmp, 'build');
   const summary = await runRelevanceBuild({ generatorDir: world.generatorDir, encoderDir: world.encoderDir, outDir: out, config, resume: false, runtime: {} });
   expect(summary.complete).toBe(true);
-  const table = readRelevanceArrow(join(out, 'relevance.arrow'));
+  const table = readRelevanceArrowFile(join(out, 'relevance.arrow'));
   expect(table.rows).toBe(704);
   const db = new BuildDb(join(out, 'build.sqlite'), { readonly: true });
   const { mu, sigma } = db.loadStats(704);

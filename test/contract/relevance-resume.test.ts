@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, StyleAtlasError } from '../../pipeline/core/errors.ts';
-import { readRelevanceArrow } from '../../pipeline/store/relevance-arrow.ts';
+import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
 import { mergeShards } from '../../pipeline/stages/merge.ts';
 import { type RelevanceRun, runRelevanceBuild } from '../../pipeline/stages/relevance-build.ts';
 import { modelDir } from '../helpers/bundles.ts';
@@ -15,7 +15,7 @@ const run = (outDir: string, extra: Partial<RelevanceRun> = {}) =>
   runRelevanceBuild({ generatorDir: modelDir('tiny'), encoderDir: modelDir('colour-world'), outDir, config, resume: false, runtime: {}, ...extra });
 
 function columns(dir: string) {
-  const t = readRelevanceArrow(join(dir, 'relevance.arrow'));
+  const t = readRelevanceArrowFile(join(dir, 'relevance.arrow'));
   return { channel: t.channel, mu: t.mu, sigma: t.sigma, effect: t.effect, consistency: t.consistency, degenerate: t.degenerate, direction: t.direction };
 }
 
@@ -76,7 +76,7 @@ describe('relevance builds', () => {
   });
 
   it('records provenance in the Arrow schema metadata', () => {
-    const t = readRelevanceArrow(join(tmp, 'whole', 'relevance.arrow'));
+    const t = readRelevanceArrowFile(join(tmp, 'whole', 'relevance.arrow'));
     expect(JSON.parse(t.metadata['styleatlas.config'])).toMatchObject({ samples: 2, alphaP: 5, psi: 0.7, channelSet: 'conv', generator: { id: 'tiny' }, encoder: { id: 'colour-world' } });
     expect(t.metadata['styleatlas.tool']).toMatch(/^styleatlas /);
     expect(t.metadata['styleatlas.commit']).toMatch(/^([0-9a-f]{40}(\+dirty)?|unknown)$/);

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, expect, it } from 'vitest';
 import { CatalogueDb } from '../../pipeline/store/catalogue-db.ts';
 import { decodeRGB } from '../../pipeline/store/images.ts';
-import { readRelevanceArrow } from '../../pipeline/store/relevance-arrow.ts';
+import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
 import { REPO, modelDir } from '../helpers/bundles.ts';
 import { cli } from '../helpers/cli.ts';
 import { python } from '../helpers/python.ts';
@@ -38,7 +38,7 @@ it('finds "smiling" by typing "smil", and a rerun recomputes nothing', () => {
 });
 
 it('fs3.npy, and each direction as .npz / .safetensors / .json, read back with the same values', () => {
-  const t = readRelevanceArrow(join(cat, 'assets', 'builds', 'tiny-tiny-clip', 'relevance.arrow'));
+  const t = readRelevanceArrowFile(join(cat, 'assets', 'builds', 'tiny-tiny-clip', 'relevance.arrow'));
   const db = new Database(join(cat, 'catalogue.sqlite'), { readonly: true });
   const d = db.prepare("SELECT id, slug, files FROM directions WHERE active_channels > 0 ORDER BY slug LIMIT 1").get() as { id: number; slug: string; files: string };
   const files = JSON.parse(d.files) as Record<string, string>;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
-import { readRelevanceArrow } from '../../pipeline/store/relevance-arrow.ts';
+import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
 import { REPO, modelDir } from '../helpers/bundles.ts';
 import { cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -52,8 +52,8 @@ it('a build killed with SIGKILL resumes to the same result as an uninterrupted o
   const resumed = cli([...args(killed), '--resume']);
   expect(resumed.status, resumed.stderr).toBe(0);
 
-  const a = readRelevanceArrow(join(whole, 'relevance.arrow'));
-  const b = readRelevanceArrow(join(killed, 'relevance.arrow'));
+  const a = readRelevanceArrowFile(join(whole, 'relevance.arrow'));
+  const b = readRelevanceArrowFile(join(killed, 'relevance.arrow'));
   for (const k of ['channel', 'mu', 'sigma', 'effect', 'consistency', 'degenerate', 'direction'] as const) expect(b[k], k).toEqual(a[k]);
   expect(readFileSync(join(killed, 'fs3.npy')).equals(readFileSync(join(whole, 'fs3.npy')))).toBe(true);
 }, 300_000);

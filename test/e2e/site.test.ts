@@ -203,7 +203,7 @@ describe('the catalogue site', () => {
     await compute(page, '', 'red photo');
     expect(await page.textContent('#live-status')).toMatch(/^E_PROMPT: the neutral prompt is empty/);
     await compute(page, 'photo', 'red '.repeat(80));
-    expect(await page.textContent('#live-status')).toMatch(/^E_PROMPT: the target prompt is too long .* more than the context length 77/);
+    expect(await page.textContent('#live-status')).toMatch(/^E_PROMPT: prompt "red red .* tokens; in template .* over the limit of 77/);
     await compute(page, 'Photo', ' photo ');
     expect(await page.textContent('#live-status')).toMatch(/^E_PROMPT: neutral and target are the same prompt/);
 

@@ -13,8 +13,8 @@ import {
   readDirectionNpz,
   readDirectionSafetensors,
   splitByLayer,
-  writeDirectionFiles,
 } from '../../pipeline/store/direction-files.ts';
+import { writeDirectionFiles } from '../../pipeline/store/direction-write.ts';
 import { decodeSafetensors } from '../../pipeline/store/safetensors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

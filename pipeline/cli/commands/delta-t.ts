@@ -6,7 +6,7 @@ import { encodeNpy } from '../../store/npy.ts';
 import { writeFileAtomic } from '../../store/atomic.ts';
 import { DEFAULT_TEXT_CACHE, TextCache } from '../../store/text-cache.ts';
 import {
-  DEFAULT_TEMPLATES_FILE, DEFAULT_TEXT_BATCH, type DeltaT, checkNotEmpty, deltaT, loadTemplates, templatesSha256,
+  DEFAULT_TEXT_BATCH, type DeltaT, defaultTemplatesFile, checkNotEmpty, deltaT, loadTemplates, templatesSha256,
 } from '../../stages/text-directions.ts';
 import { flag, int, requireStr, str } from '../args.ts';
 import { type CliIO, type CommandContext, defineCommand } from '../command.ts';
@@ -72,7 +72,7 @@ async function run(v: CommandContext['values'], io: CliIO): Promise<void> {
   // Checks that need no model come first, so a typo costs no session start.
   checkNotEmpty(neutral, 'neutral');
   checkNotEmpty(target, 'target');
-  const templatesFile = resolve(io.cwd, str(v, 'templates') ?? DEFAULT_TEMPLATES_FILE);
+  const templatesFile = resolve(io.cwd, str(v, 'templates') ?? defaultTemplatesFile());
   const templates = loadTemplates(templatesFile);
 
 

@@ -9,23 +9,19 @@
  * float32 either way, so the two agree to about one float32 rounding (relative ≤ 2.4e-7).
  */
 import TEMPLATES_JSON from '../../../../data/clip/imagenet-templates-79.json';
-import { promptEmbedding, textDirection, type TextDirection } from '../../../../pipeline/core/directions.ts';
+import type { TextDirection } from '../../../../pipeline/core/directions.ts';
 import { fail } from '../../../../pipeline/core/errors.ts';
-import { assertFinite } from '../../../../pipeline/core/finite.ts';
 import type { StyleLayout } from '../../../../pipeline/core/styles.ts';
 import type { FinishedBuild } from '../../../../pipeline/stages/build-reader.ts';
 import { type BuildDirection, directionFromBuild } from '../../../../pipeline/stages/directions.ts';
 import { directionJson, splitByLayer } from '../../../../pipeline/store/direction-files.ts';
 import { readRelevanceArrow } from '../../../../pipeline/store/relevance-arrow.ts';
+import { type TextTower, checkPromptPair, checkedTextDirection, embedPrompts } from '../../../../pipeline/text/templates.ts';
 import { type ClipTokenizer, createTokenizer } from '../../../../pipeline/text/tokenizer.ts';
 import type { LiveBuild } from './config.ts';
 import { type BrowserSession, openSession } from './runtime.ts';
 
 export const TEMPLATES: readonly string[] = TEMPLATES_JSON;
-/** As pipeline/stages/text-directions.ts (DEFAULT_TEXT_BATCH, MIN_NORM_BEFORE, fillTemplate), which reads files when it loads and so cannot be imported here. */
-const TEXT_BATCH = 256;
-const MIN_NORM_BEFORE = 1e-6;
-const fillTemplate = (template: string, prompt: string) => template.split('{}').join(prompt);
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
@@ -41,49 +37,22 @@ export class LiveText {
     return new LiveText(build, createTokenizer(json), session);
   }
 
-  /** E_PROMPT for an empty prompt, or one whose longest template expansion exceeds the context. */
-  checkPrompt(prompt: string, role: 'neutral' | 'target'): void {
-    if (prompt.trim() === '') fail('E_PROMPT', `the ${role} prompt is empty${prompt === '' ? '' : ' (only whitespace)'}`, 'give a few words, e.g. "photo"');
-    let longest = '';
-    let tokens = 0;
-    for (const t of TEMPLATES) {
-      const text = fillTemplate(t, prompt);
-      const n = this.tokenizer.encode(text).length;
-      if (n > tokens) [tokens, longest] = [n, text];
-    }
-    try {
-      this.tokenizer.encodeBatch([longest], { contextLength: this.build.contextLength });
-    } catch (e) {
-      (e as Error).message = `the ${role} prompt is too long in its longest template: ${(e as Error).message}`;
-      throw e;
-    }
+  private tower(): TextTower {
+    return {
+      label: this.build.encoder.id,
+      tokenizer: this.tokenizer,
+      contextLength: this.build.contextLength,
+      dim: this.build.dim,
+      encode: async (ids, batch) => (await this.session.run({ input_ids: { type: 'int64', data: ids, dims: [batch, this.build.contextLength] } })).text_embeds,
+    };
   }
 
-  /** Δt = n(t(target) − t(neutral)) over the 79 templates, as pipeline/stages/text-directions.ts deltaT. */
+  /** Δt = n(t(target) − t(neutral)) over the 79 templates, with the pipeline's own checks and maths. */
   async deltaT(neutral: string, target: string): Promise<TextDirection> {
-    this.checkPrompt(neutral, 'neutral');
-    this.checkPrompt(target, 'target');
-    const a = this.tokenizer.encode(neutral);
-    const b = this.tokenizer.encode(target);
-    if (a.length === b.length && a.every((id, i) => id === b[i])) {
-      fail('E_PROMPT', 'neutral and target are the same prompt to CLIP (it lower-cases and collapses spaces): Δt is undefined', 'the target should add what the edit changes, e.g. "photo" → "red photo"');
-    }
-    const k = TEMPLATES.length;
-    const d = this.build.dim;
-    const ctx = this.build.contextLength;
-    const texts = [...TEMPLATES.map((t) => fillTemplate(t, neutral)), ...TEMPLATES.map((t) => fillTemplate(t, target))];
-    const embeds = new Float32Array(texts.length * d); // [2K, D], prompt-major
-    for (let start = 0; start < texts.length; start += TEXT_BATCH) {
-      const batch = this.tokenizer.encodeBatch(texts.slice(start, start + TEXT_BATCH), { contextLength: ctx }); // ids [b, 77]
-      const out = await this.session.run({ input_ids: { type: 'int64', data: batch.ids, dims: [batch.batch, ctx] } });
-      embeds.set(out.text_embeds, start * d); // [b, D]
-    }
-    assertFinite(embeds, `${this.build.encoder.id} text_embeds`);
-    const dir = textDirection(promptEmbedding(embeds.subarray(0, k * d), k, d), promptEmbedding(embeds.subarray(k * d), k, d));
-    if (!(dir.normBefore >= MIN_NORM_BEFORE)) {
-      fail('E_NUMERIC', `${this.build.encoder.id} sees no difference between the prompts (‖t(target) − t(neutral)‖ = ${dir.normBefore.toExponential(2)})`, 'use words this encoder knows');
-    }
-    return dir;
+    const tower = this.tower();
+    checkPromptPair(tower, neutral, target);
+    const [tNeutral, tTarget] = await embedPrompts(tower, [neutral, target], TEMPLATES);
+    return checkedTextDirection(tower.label, neutral, target, tNeutral, tTarget);
   }
 }
 
