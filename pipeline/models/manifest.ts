@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { fail } from '../core/errors.ts';
+import { describeValue, valueAt } from '../core/values.ts';
 
 export const BUNDLE_FORMAT = 'styleatlas-bundle/1';
 
@@ -94,25 +95,13 @@ export type EncoderManifest = z.infer<typeof EncoderManifest>;
 export const Manifest = z.discriminatedUnion('kind', [GeneratorManifest, EncoderManifest]);
 export type Manifest = z.infer<typeof Manifest>;
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-function valueAt(obj: unknown, path: readonly (string | number)[]): unknown {
-  let cur = obj;
-  for (const k of path) cur = cur == null ? undefined : (cur as Record<string | number, unknown>)[k];
-  return cur;
-}
-
 /** Parse and validate; throws E_MANIFEST naming the first bad key, expected and actual. */
 export function parseManifest(json: unknown, where: string): Manifest {
   const r = Manifest.safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const key = issue.path.length ? issue.path.join('.') : '(root)';
-  const actual = describe(valueAt(json, issue.path));
+  const actual = describeValue(valueAt(json, issue.path));
   const expected =
     issue.code === 'invalid_type'
       ? issue.expected

@@ -7,7 +7,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
-import { CatalogueDb } from '../store/catalogue-db.ts';
+import { type ActiveChannelRow, type BetaCurve, CatalogueDb, type PixelCurve, type ScoreCurve } from '../store/catalogue-db.ts';
 
 /** What may become one segment of a site path (the prompt files' slug rule). */
 export const SAFE_SEGMENT = /^[a-z0-9-]+$/;
@@ -82,13 +82,13 @@ export interface SiteDirection {
   maxAbsR: number;
   deltaTNorm: number;
   deltaTCosine: number;
-  betaCurve: { beta: number; active: number }[];
+  betaCurve: BetaCurve;
   galleryAlphas: number[];
-  scoreCurve: { alpha: number; score: number }[];
-  pixelCurve: { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+  scoreCurve: ScoreCurve;
+  pixelCurve: PixelCurve;
   files: { safetensors: string; npz: string; json: string };
   /** Active channels, largest |Δs| first. */
-  channels: { channel: number; layerIndex: number; channelInLayer: number; r: number; deltaS: number }[];
+  channels: ActiveChannelRow[];
   /** gallery[row][col]: sample row × α column. */
   gallery: { sampleSeed: number; alpha: number; path: string; width: number; height: number }[][];
 }

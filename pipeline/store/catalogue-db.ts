@@ -61,6 +61,19 @@ CREATE TRIGGER IF NOT EXISTS directions_au AFTER UPDATE ON directions BEGIN
 END;
 `;
 
+export type BetaCurve = { beta: number; active: number }[];
+/** Mean cos(image, t(target)) along the gallery's α row. */
+export type ScoreCurve = { alpha: number; score: number }[];
+/** Mean pixel statistics along the α row, measured in [0, 1]. */
+export type PixelCurve = { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+export interface ActiveChannelRow {
+  channel: number;
+  layerIndex: number;
+  channelInLayer: number;
+  r: number;
+  deltaS: number;
+}
+
 export interface DirectionRecord {
   buildId: string;
   slug: string;
@@ -79,15 +92,13 @@ export interface DirectionRecord {
   deltaT: Float32Array;
   deltaTNorm: number;
   deltaTCosine: number;
-  betaCurve: { beta: number; active: number }[];
+  betaCurve: BetaCurve;
   galleryAlphas: number[];
-  /** Mean cos(image, t(target)) along the gallery's α row. */
-  scoreCurve: { alpha: number; score: number }[];
-  /** Mean pixel statistics along the α row (red, green, blue, brightness, saturation). */
-  pixelCurve: { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+  scoreCurve: ScoreCurve;
+  pixelCurve: PixelCurve;
   files: Record<string, string>;
   inputsSha256: string;
-  channels: { channel: number; layerIndex: number; channelInLayer: number; r: number; deltaS: number }[];
+  channels: ActiveChannelRow[];
   gallery: { sampleSeed: number; alpha: number; row: number; col: number; path: string; width: number; height: number }[];
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fail } from '../core/errors.ts';
+import { describeValue, valueAt } from '../core/values.ts';
 
 export const PROMPTS_FORMAT = 'styleatlas-prompts/1';
 /** The reference GUI's α slider (DESIGN §1), used where a prompt gives no range. */
@@ -87,18 +88,6 @@ export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): Resol
   };
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-function valueAt(obj: unknown, path: readonly (string | number)[]): unknown {
-  let cur = obj;
-  for (const k of path) cur = cur == null || typeof cur !== 'object' ? undefined : (cur as Record<string | number, unknown>)[k];
-  return cur;
-}
-
 /** "prompts[3] (id "smile"): field "target"" or "field "defaults.beta"". */
 function locate(json: unknown, path: readonly (string | number)[]): string {
   if (path[0] === 'prompts' && typeof path[1] === 'number') {
@@ -109,7 +98,7 @@ function locate(json: unknown, path: readonly (string | number)[]): string {
   return path.length ? `field "${path.join('.')}"` : 'the file';
 }
 
-function refuse(json: unknown, where: string, path: readonly (string | number)[], expected: string, found = describe(valueAt(json, path))): never {
+function refuse(json: unknown, where: string, path: readonly (string | number)[], expected: string, found = describeValue(valueAt(json, path))): never {
   return fail('E_INPUT', `${where}: ${locate(json, path)}: expected ${expected}, found ${found}`, 'fix the prompt file; see data/prompts/faces.json for the schema');
 }
 
@@ -134,7 +123,7 @@ export function parsePrompts(json: unknown, where: string): PromptCatalogue {
     const rp = resolvePrompt(cat, p);
     if (rp.alpha < rp.alphaRange[0] || rp.alpha > rp.alphaRange[1]) {
       const field = p.alpha !== undefined ? 'alpha' : 'alphaRange';
-      refuse(json, where, ['prompts', i, field], `α ${rp.alpha} within α range [${rp.alphaRange}]`, describe(field === 'alpha' ? p.alpha : rp.alphaRange));
+      refuse(json, where, ['prompts', i, field], `α ${rp.alpha} within α range [${rp.alphaRange}]`, describeValue(field === 'alpha' ? p.alpha : rp.alphaRange));
     }
   });
   return cat;
