@@ -22,6 +22,11 @@ export function parseDevice(name: string): Device {
   return name as Device;
 }
 
+/** The onnxruntime-node version in use (benchmarks and provenance report it). */
+export function runtimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
+}
+
 export interface RuntimeOptions {
   device?: Device;
   /** Threads inside one operator (0 = onnxruntime's default: all cores). */
@@ -124,6 +129,38 @@ export class ModelSession implements InferenceRunner {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * Seconds of each timed run of `model`, measured around onnxruntime's own run() with no output
+ * checks or copies: benchmarks use it for the FLOP/s the runtime reaches on a single operator.
+ */
+export async function timeModelRuns(
+  model: Uint8Array,
+  feeds: Record<string, TensorValue>,
+  runs: { warmup: number; timed: number },
+  opts: RuntimeOptions = {},
+): Promise<number[]> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, sessionOptions(opts));
+  } catch (e) {
+    fail('E_RUNTIME', `benchmark model: onnxruntime could not load it on ${opts.device ?? 'cpu'}: ${(e as Error).message}`, opts.device === 'cuda' ? CUDA_HINT : undefined);
+  }
+  try {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
+    for (let i = 0; i < runs.warmup; i++) await session.run(ortFeeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs.timed; i++) {
+      const t0 = performance.now();
+      await session.run(ortFeeds);
+      times.push((performance.now() - t0) / 1000);
+    }
+    return times;
+  } finally {
+    await session.release();
   }
 }
 

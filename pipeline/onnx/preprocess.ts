@@ -76,3 +76,14 @@ export function buildPreprocessGraph(spec: ClipPreprocessSpec): GraphBuilder {
   g.output(addClipPreprocess(g, image, spec), 'pixel_values', 'float32', ['batch', 3, size, size]);
   return g;
 }
+
+/**
+ * FLOPs (2 per multiply-accumulate) of addClipPreprocess for one image: its two dense MatMuls,
+ * width pass [3, H, W] @ [W, S] and height pass [S, H] @ [3, H, S]. Dense, so most of it
+ * multiplies zeros (the kernel covers ~4·H/S inputs of each row); the clamps and the final
+ * affine (~4 FLOPs per value) are left out, as clipVisualFlops leaves out normalisations.
+ */
+export function clipPreprocessFlops(spec: ClipPreprocessSpec): number {
+  const { height: H, width: W, size: S } = preprocessGeometry(spec);
+  return 2 * 3 * H * W * S + 2 * 3 * S * H * S;
+}

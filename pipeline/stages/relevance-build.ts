@@ -14,7 +14,7 @@ import { BuildDb } from '../store/build-db.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { computeChunk } from './relevance.ts';
-import { type RelevanceConfig, type Shard, channelsOf, configDifferences, planChunks, validateConfig } from './relevance-plan.ts';
+import { type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
 import { type BuildOutputs, writeBuildOutputs } from './relevance-output.ts';
 import { computeStyleStats } from './stats.ts';
 
@@ -22,7 +22,8 @@ export interface RelevanceRun {
   generatorDir: string;
   encoderDir: string;
   outDir: string;
-  config: Omit<RelevanceConfig, 'generator' | 'encoder'>;
+  /** `batch: 'auto'` picks defaultBatch(resolution) for the generator. */
+  config: Omit<RelevanceConfig, 'generator' | 'encoder' | 'batch'> & { batch: number | 'auto' };
   shard?: Shard;
   resume: boolean;
   runtime: RuntimeOptions;
@@ -61,6 +62,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       generator: { id: gen.manifest.id, manifestSha256: gen.bundle.manifestSha256 },
       encoder: { id: enc.manifest.id, manifestSha256: enc.bundle.manifestSha256 },
       ...run.config,
+      batch: run.config.batch === 'auto' ? defaultBatch(gen.arch.resolution) : run.config.batch,
     };
     validateConfig(config);
     mkdirSync(run.outDir, { recursive: true });

@@ -14,7 +14,7 @@ export const RELEVANCE_DEFAULTS = Object.freeze({
   statsSamples: 100_000,
   statsSeed: 1_000_000,
   chunk: 32,
-  batch: 16,
+  batch: 'auto',
 });
 
 export default defineCommand({
@@ -43,7 +43,8 @@ build continues with --resume and gives the same bytes as an uninterrupted one.
   --shard i/n           compute only chunks i, i+n, i+2n, … (merge shards with \`styleatlas merge\`)
   --resume              continue the build already in --out
   --chunk K             channels per committed chunk (default ${RELEVANCE_DEFAULTS.chunk})
-  --batch B             renders per onnxruntime call, even (default ${RELEVANCE_DEFAULTS.batch})
+  --batch B|auto        renders per onnxruntime call, even (default auto: 16 up to 256 px, 4 at
+                        512 px, 2 at 1024 px, which keeps memory to a few GiB)
   --inflight K          onnxruntime calls in flight while the next batch is prepared (default 2)
   --json                print a machine-readable summary on stdout
   --quiet               no progress output
@@ -86,7 +87,7 @@ ${runtimeOptionHelp}`,
         statsSeed: int(values, 'stats-seed', d.statsSeed, [0, 2 ** 31]),
         channelSet: parseChannelSet(str(values, 'channels') ?? 'conv'),
         chunkChannels: int(values, 'chunk', d.chunk),
-        batch: int(values, 'batch', d.batch),
+        batch: str(values, 'batch') === undefined || str(values, 'batch') === 'auto' ? 'auto' : int(values, 'batch', 16),
       },
       shard: shardRaw ? parseShard(shardRaw) : undefined,
       resume: flag(values, 'resume'),

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: renders/s of the channel-relevance work done naively (batch 1, separate
+ * sessions, JS preprocessing) and by the pipeline (fused model in a worker, batched, in flight),
+ * side by side in one run, with FLOPs per render counted from the architecture and the FLOP/s
+ * onnxruntime reaches on one large convolution here. See docs/benchmarks.md.
+ *
+ *   npm run bench [-- --quick | --full] [--device cpu|webgpu|cuda] [--json FILE]
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { StyleAtlasError } from '../pipeline/core/errors.ts';
+import { parseDevice } from '../pipeline/models/runtime.ts';
+import { RELEVANCE_DEFAULTS } from '../pipeline/cli/commands/relevance.ts';
+import { defaultBatch } from '../pipeline/stages/relevance-plan.ts';
+import type { PipelineSettings } from './bench/workloads.ts';
+import { markCpu, othersCores } from './bench/cpu.ts';
+import { measurePeakConv } from './bench/peak.ts';
+import { type BenchReport, describeMachine, loadAverage, renderReport } from './bench/report.ts';
+import { type BenchConfig, missingBundles, runConfig } from './bench/suite.ts';
+
+const USAGE = `usage: npm run bench [-- OPTIONS]
+  --quick          tiny + tiny-clip only
+  --full           more samples and repetitions, more pipeline settings
+  --device NAME    cpu (default), webgpu or cuda
+  --json FILE      also write the results as JSON
+  --help           this text`;
+
+/** The relevance command's own defaults for a generator of this resolution: what a user's build runs with. */
+function defaultSetting(resolution: number): PipelineSettings {
+  const batch: number | string = RELEVANCE_DEFAULTS.batch;
+  return { batch: typeof batch === 'number' ? batch : defaultBatch(resolution), inflight: 2 };
+}
+
+function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
+  const full = mode === 'full';
+  const tiny: BenchConfig = {
+    name: 'tiny',
+    generator: 'tiny',
+    encoder: 'tiny-clip',
+    channels: 16,
+    samples: full ? 32 : 8,
+    reps: full ? 7 : 5,
+    defaultSetting,
+    settings: [{ batch: 16, inflight: 2 }, { batch: 16, inflight: 1 }, { batch: 4, inflight: 2 }, { batch: 64, inflight: 2 }, ...(full ? [{ batch: 256, inflight: 2 }] : [])],
+    schedule: 'interleaved',
+  };
+  // ~0.7 s per 1024² render on 2 cores; 4 channels × 2 samples fill one batch of 16, which needs
+  // ~22 GiB resident and is skipped on machines with less than twice that (suite.ts).
+  const ffhq: BenchConfig = {
+    name: 'ffhq',
+    generator: 'ffhq-arch',
+    encoder: 'vitb32-arch',
+    channels: 4,
+    samples: full ? 4 : 2,
+    reps: full ? 3 : 2,
+    defaultSetting,
+    settings: [{ batch: 2, inflight: 2 }, { batch: 4, inflight: 2 }, { batch: 16, inflight: 2 }],
+    schedule: 'isolated',
+  };
+  return mode === 'quick' ? [tiny] : [tiny, ffhq];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, device: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.quick && values.full) throw new StyleAtlasError('E_USAGE', '--quick and --full exclude each other');
+  const device = parseDevice(values.device ?? 'cpu');
+  const runtime = { device };
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const log = (m: string) => console.error(m);
+  const t0 = performance.now();
+  const loadStart = loadAverage();
+  const cpu = markCpu();
+  const peakRuns = { warmup: 2, timed: 7 };
+
+  log(`peak: timing ${peakRuns.timed} runs of one large convolution`);
+  const peak = [await measurePeakConv(runtime, peakRuns)];
+  const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], skipped: [], seconds: 0 };
+  for (const c of benchConfigs(values.quick ? 'quick' : values.full ? 'full' : 'standard')) {
+    const missing = missingBundles(root, c);
+    if (missing) {
+      report.skipped.push({ name: `${c.generator} + ${c.encoder}`, reason: missing });
+      continue;
+    }
+    report.configs.push(await runConfig(root, c, runtime, log));
+  }
+  log('peak: timing it again (the load may have changed)');
+  peak.push(await measurePeakConv(runtime, peakRuns));
+  report.load.end = loadAverage();
+  report.othersCores = othersCores(cpu);
+  report.seconds = (performance.now() - t0) / 1000;
+
+  console.log(renderReport(report));
+  if (values.json) {
+    writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    log(`results → ${values.json}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) console.error(`E_USAGE: ${(e as Error).message}\n${USAGE}`);
+  else if (e instanceof StyleAtlasError) console.error(`${e.code}: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`);
+  else console.error(e);
+  process.exitCode = 1;
+});
