@@ -129,8 +129,9 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     }
     const seconds = (performance.now() - t0) / 1000;
     if (renders > 0) db.addTiming('relevance', seconds, renders, { device: run.runtime.device ?? 'cpu', threads: run.runtime.threads ?? 0, batch: config.batch });
-    const chunksDone = db.doneChunks().size;
-    const complete = chunks.every((c) => db!.doneChunks().has(c.index));
+    const doneNow = db.doneChunks();
+    const chunksDone = doneNow.size;
+    const complete = chunks.every((c) => doneNow.has(c.index));
     let outputs: BuildOutputs | undefined;
     if (complete) {
       const published = existsSync(join(run.outDir, 'relevance.arrow')) && existsSync(join(run.outDir, 'fs3.npy'));
