@@ -1,13 +1,11 @@
 /**
  * CLIP importers against PyTorch at the full ViT-B/32 shapes (151 M parameters): OpenAI's layout
  * (model.py names, nn.MultiheadAttention, float16 weights as the released TorchScript state dict has
- * them) and the same weights as a Hugging Face CLIPModel model.safetensors (+ config.json, vocab.json,
- * merges.txt). Both imported bundles (through Encoder, i.e. onnxruntime) must give PyTorch's image
- * and text embeddings within 1e-4 relative, and their tokenizers OpenAI's token ids.
- * ~20 s of PyTorch (writing 900 MB of checkpoints), ~10 s per import, ~2.5 GiB of memory.
- *
- * openai.pt is written as a plain OrderedDict copy: the checkpoint reader does not yet accept the
- * `_metadata` attribute of module.state_dict() (see "real state_dict() files" in import-cli.test.ts).
+ * them), the same model as a traced TorchScript archive (what OpenAI releases as ViT-B-32.pt, read as
+ * data), and the same weights as a Hugging Face CLIPModel model.safetensors (+ config.json, vocab.json,
+ * merges.txt). Each imported bundle (through Encoder, i.e. onnxruntime) must give PyTorch's image
+ * and text embeddings within 1e-4 relative, and its tokenizer OpenAI's token ids.
+ * ~30 s of PyTorch (writing 1.5 GB of checkpoints), ~10 s per import, ~2.5 GiB of memory.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,22 +34,22 @@ beforeAll(() => {
   mkdirSync(ref, { recursive: true });
   writeFileSync(join(ref, 'ids.npy'), encodeNpy({ dtype: 'int64', shape: [PROMPTS.length, 77], data: ids }));
   const t0 = performance.now();
-  runReference('clip_reference.py', ref, ['--seed', '1']);
+  runReference('clip_reference.py', ref, ['--seed', '1', '--torchscript']);
   console.log(`CLIP PyTorch reference: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }, 600_000);
 
 afterAll(() => console.log(`CLIP parity (relative L2 errors): ${JSON.stringify(errors)}`));
 
-function importedSuite(format: ClipFormat, file: string): void {
-  describe(`${format} checkpoint`, () => {
-    const out = join(work, `bundle-${format}`);
+function importedSuite(label: string, format: ClipFormat, file: string): void {
+  describe(`${label} checkpoint`, () => {
+    const out = join(work, `bundle-${label}`);
     let enc: Encoder;
     beforeAll(async () => {
       const t0 = performance.now();
-      const r = await importClip(join(ref, file), out, { id: `vitb32-${format}` });
+      const r = await importClip(join(ref, file), out, { id: `vitb32-${label}` });
       expect(r.format).toBe(format);
       enc = await Encoder.open(out);
-      console.log(`${format}: import + open ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(`${label}: import + open ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }, 600_000);
     afterAll(async () => {
       await enc?.release();
@@ -73,15 +71,16 @@ function importedSuite(format: ClipFormat, file: string): void {
 
     it(`gives PyTorch's image and text embeddings within ${TOLERANCE} relative`, async () => {
       const image = await enc.encodeImages(npyF32(ref, 'pixels.npy'), 2);
-      errors[`${format}.image`] = relErr(image, npyF32(ref, 'image_embeds.npy'));
+      errors[`${label}.image`] = relErr(image, npyF32(ref, 'image_embeds.npy'));
       const ids = enc.tokenizer.encodeBatch(PROMPTS.map((p) => p.text)).ids;
       const text = await enc.encodeTokenIds(ids, PROMPTS.length);
-      errors[`${format}.text`] = relErr(text, npyF32(ref, 'text_embeds.npy'));
-      expect(errors[`${format}.image`]).toBeLessThan(TOLERANCE);
-      expect(errors[`${format}.text`]).toBeLessThan(TOLERANCE);
+      errors[`${label}.text`] = relErr(text, npyF32(ref, 'text_embeds.npy'));
+      expect(errors[`${label}.image`]).toBeLessThan(TOLERANCE);
+      expect(errors[`${label}.text`]).toBeLessThan(TOLERANCE);
     }, 300_000);
   });
 }
 
-importedSuite('openai', 'openai.pt');
-importedSuite('hf', 'hf/model.safetensors');
+importedSuite('openai', 'openai', 'openai.pt');
+importedSuite('openai-torchscript', 'openai', 'openai-jit.pt');
+importedSuite('hf', 'hf', 'hf/model.safetensors');

@@ -11,7 +11,7 @@ import { FIXTURE_DIR, makeTempDir, writeFixtures } from '../fixtures/checkpoint/
 
 const SEED = 20_240_601;
 const CASES_PER_FILE = 700;
-const FILES = ['state-zip.pt', 'state-deflated.pt', 'state-legacy.pt', 'state-legacy-p5.pt', 'network-p2.pkl', 'network-p4.pkl'];
+const FILES = ['state-zip.pt', 'state-deflated.pt', 'state-legacy.pt', 'state-legacy-p5.pt', 'network-p2.pkl', 'network-p4.pkl', 'scripted.pt', 'train.pt'];
 /** The longest one case may take, generous for slow CI machines (cases average under 1 ms). */
 const CASE_LIMIT_MS = 5_000;
 /** Extra time for the child to start (tsx compiles the reader) before the first case. */

@@ -1,11 +1,11 @@
 // The pickle data parser and tensor helpers, on hand-written bytes (no Python needed).
 import { describe, expect, it } from 'vitest';
-import { StyleAtlasError } from '../../pipeline/core/errors.ts';
 import { allowedGlobals, flattenTensors, isTuple, readCheckpoint } from '../../pipeline/models/checkpoint/index.ts';
 import type { PyDict } from '../../pipeline/models/checkpoint/index.ts';
 import { Budget, TensorRebuilder } from '../../pipeline/models/checkpoint/rebuild.ts';
 import { checkView, elementView, gather, widenHalf } from '../../pipeline/models/checkpoint/tensor.ts';
 import { TorchStorage } from '../../pipeline/models/checkpoint/values.ts';
+import { thrownBy } from '../helpers/errors.ts';
 
 const utf8 = new TextEncoder();
 
@@ -24,15 +24,6 @@ const str = (s: string) => { const b = utf8.encode(s); return pk('X', u32(b.leng
 const glob = (module: string, name: string) => `c${module}\n${name}\n`;
 const PROTO2 = [0x80, 2];
 
-function errorOf(f: () => unknown): StyleAtlasError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(StyleAtlasError);
-    return e as StyleAtlasError;
-  }
-  throw new Error('expected an E_CHECKPOINT error, got none');
-}
 
 const read = (bytes: Uint8Array) => readCheckpoint(bytes).value;
 
@@ -82,13 +73,13 @@ describe('pickle parser: plain data', () => {
   it('keeps a list that contains itself as data, and flattenTensors refuses the cycle', () => {
     const v = read(pk(PROTO2, ']', 'q', 0, 'h', 0, 'a', '.')) as unknown[];
     expect(v[0]).toBe(v);
-    expect(errorOf(() => flattenTensors(v as never)).message).toMatch(/contains itself/);
+    expect(thrownBy(() => flattenTensors(v as never)).message).toMatch(/contains itself/);
   });
 });
 
 describe('pickle parser: refusals', () => {
   const refused = (bytes: Uint8Array, pattern: RegExp) => {
-    const e = errorOf(() => read(bytes));
+    const e = thrownBy(() => read(bytes));
     expect(e.code).toBe('E_CHECKPOINT');
     expect(e.message).toMatch(pattern);
   };
@@ -162,12 +153,12 @@ describe('tensors', () => {
 
   it('refuses views outside their storage and sizes beyond the budget', () => {
     expect(() => checkView(6, 0, [3, 2], [2, 1], 't')).not.toThrow();
-    expect(errorOf(() => checkView(6, 1, [3, 2], [2, 1], 't')).message).toMatch(/reaches element 6 of a storage of 6/);
+    expect(thrownBy(() => checkView(6, 1, [3, 2], [2, 1], 't')).message).toMatch(/reaches element 6 of a storage of 6/);
     const storage = new TorchStorage('float32', 1, '0', true);
     storage.bytes = new Uint8Array(4);
     const rebuilder = new TensorRebuilder(new Budget(1024));
     // One stored float broadcast to 2^30 elements (stride 0): a 4 GiB allocation from 4 bytes.
-    expect(errorOf(() => rebuilder.rebuild(storage, 0, [2 ** 30], [0])).message).toMatch(/would need 4294967296 bytes/);
+    expect(thrownBy(() => rebuilder.rebuild(storage, 0, [2 ** 30], [0])).message).toMatch(/would need 4294967296 bytes/);
     const t = rebuilder.rebuild(storage, 0, [4], [0]);
     rebuilder.finish();
     expect(t.data).toEqual(new Float32Array(4));
@@ -177,8 +168,9 @@ describe('tensors', () => {
     const names = allowedGlobals();
     expect(names).toContain('torch._utils._rebuild_tensor_v2');
     expect(names).toContain('torch_utils.persistence._reconstruct_persistent_obj');
+    expect(names.filter((n) => n.startsWith('__torch__'))).toEqual([]); // TorchScript classes only inside TorchScript archives
     for (const name of names) {
-      expect(name).toMatch(/^(collections\.OrderedDict|(builtins|__builtin__)\.(set|frozenset|bytes|bytearray)|_codecs\.encode|torch\.|numpy\.|torch_utils\.persistence\._reconstruct_persistent_obj$|dnnlib\.util\.EasyDict$)/);
+      expect(name).toMatch(/^(collections\.OrderedDict|(builtins|__builtin__)\.(set|frozenset|bytes|bytearray)|_codecs\.encode|torch\.|numpy\.|torch_utils\.persistence\._reconstruct_persistent_obj$|dnnlib\.util\.EasyDict$|argparse\.Namespace$)/);
       expect(name).not.toMatch(/\b(load|eval|exec|system|import|getattr|apply|open)\b/i);
     }
   });

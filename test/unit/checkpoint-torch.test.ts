@@ -90,18 +90,3 @@ describe.each(FILES)('%s', (file, format) => {
     expect(meta.get('int_keys')).toEqual(new Map([[4, 512], [8, 256]]));
   });
 });
-
-describe('other archives', () => {
-  it('refuses a TorchScript archive and says how to get a state dict', () => {
-    let error: unknown;
-    try {
-      load('scripted.pt');
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(StyleAtlasError);
-    expect((error as StyleAtlasError).code).toBe('E_CHECKPOINT');
-    expect((error as StyleAtlasError).message).toMatch(/TorchScript/);
-    expect((error as StyleAtlasError).hint).toMatch(/state_dict\(\)/);
-  });
-});

@@ -7,15 +7,15 @@ import { defineCommand } from '../command.ts';
 
 export default defineCommand({
   path: ['import', 'clip'],
-  summary: 'import CLIP weights (OpenAI state dict or Hugging Face model.safetensors) as an encoder bundle',
+  summary: "import CLIP weights (OpenAI's ViT-B-32.pt or state dict, Hugging Face model.safetensors) as an encoder bundle",
   usage: '<checkpoint> --out DIR [--format openai|hf] [--tokenizer FILE] [--id NAME] [--force]',
   details: `Reads the weights as data, derives the architecture from the shapes (ViT models only) and
 writes visual.onnx, text.onnx and a tokenizer.json regenerated from the BPE merges, so token ids
 match OpenAI CLIP's. The manifest records the checkpoint's sha256. Nothing is written on failure.
 
-  <checkpoint>        OpenAI: torch.save of the model's state dict (from the released TorchScript file:
-                      torch.save(torch.jit.load(path).state_dict(), 'clip.pt')); Hugging Face:
-                      model.safetensors (config.json beside it is checked when present)
+  <checkpoint>        OpenAI: the released TorchScript archive (ViT-B-32.pt; its module tree is read
+                      as data, its code never run) or a torch.save of the model's state dict;
+                      Hugging Face: model.safetensors (config.json beside it is checked when present)
   --out DIR           bundle folder to create (e.g. models/clip-vit-b32)
   --format NAME       ${CLIP_FORMATS.join(' or ')} (default: recognised from the file)
   --tokenizer FILE    tokenizer.json, merges.txt (+ vocab.json beside it), vocab.json or

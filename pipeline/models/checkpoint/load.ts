@@ -1,6 +1,7 @@
 /**
- * Entry point: recognise the container (torch.save zip, legacy torch.save, or a plain pickle such as
- * NVIDIA's network pickles) and decode it to plain values with materialized tensors.
+ * Entry point: recognise the container (torch.save zip, TorchScript archive, legacy torch.save, or a
+ * plain pickle such as NVIDIA's network pickles) and decode it to plain values with materialized
+ * tensors.
  */
 import { fail } from '../../core/errors.ts';
 import { parsePickle } from './pickle.ts';
@@ -13,10 +14,12 @@ import { readTorchZip } from './torch-zip.ts';
 import { TorchStorage, describe } from './values.ts';
 import type { PyValue } from './values.ts';
 
-export type CheckpointFormat = 'torch-zip' | 'torch-legacy' | 'pickle';
+/** How a file is stored; `torchscript` is recognised when the zip is opened (detectFormat says torch-zip). */
+export type CheckpointFormat = 'torch-zip' | 'torchscript' | 'torch-legacy' | 'pickle';
 
 export interface Checkpoint {
   format: CheckpointFormat;
+  /** For `torchscript`, the root module (an InertObject; see scriptStateDict). */
   value: PyValue;
 }
 
@@ -44,10 +47,13 @@ function readPlainPickle(bytes: Uint8Array, session: LoadSession): PyValue {
   return value;
 }
 
-function readWith(bytes: Uint8Array, format: CheckpointFormat, session: LoadSession): PyValue {
-  if (format === 'torch-zip') return readTorchZip(bytes, session);
-  if (format === 'torch-legacy') return readTorchLegacy(bytes, session);
-  return readPlainPickle(bytes, session);
+function readWith(bytes: Uint8Array, format: CheckpointFormat, session: LoadSession): Checkpoint {
+  if (format === 'torch-zip') {
+    const { value, torchScript } = readTorchZip(bytes, session);
+    return { format: torchScript ? 'torchscript' : 'torch-zip', value };
+  }
+  if (format === 'torch-legacy') return { format, value: readTorchLegacy(bytes, session) };
+  return { format, value: readPlainPickle(bytes, session) };
 }
 
 function sessionAt(budget: Budget, depth: number): LoadSession {
@@ -59,7 +65,7 @@ function loadStorageFromBytes(bytes: Uint8Array, budget: Budget, depth: number):
   if (depth > MAX_NESTING) fail('E_CHECKPOINT', 'storages nested inside storages more than twice');
   const format = detectFormat(bytes);
   if (format === 'pickle') fail('E_CHECKPOINT', 'a pickled storage is not a torch.save stream');
-  const value = readWith(bytes, format, sessionAt(budget, depth));
+  const { value } = readWith(bytes, format, sessionAt(budget, depth));
   if (!(value instanceof TorchStorage)) fail('E_CHECKPOINT', `a pickled storage holds ${describe(value)}, not a storage`);
   return value;
 }
@@ -70,7 +76,7 @@ export function readCheckpoint(input: Uint8Array): Checkpoint {
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const format = detectFormat(bytes);
   const session = sessionAt(budgetFor(bytes.length), 0);
-  const value = readWith(bytes, format, session);
+  const checkpoint = readWith(bytes, format, session);
   session.rebuilder.finish();
-  return { format, value };
+  return checkpoint;
 }

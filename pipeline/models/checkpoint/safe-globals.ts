@@ -5,6 +5,7 @@
 import { fail } from '../../core/errors.ts';
 import { NUMPY_GLOBALS, buildNumpy } from './numpy-globals.ts';
 import { PERSISTENT_GLOBALS } from './persistent-globals.ts';
+import { PLAIN_OBJECT_GLOBALS, buildInert } from './plain-objects.ts';
 import type { PickleHooks } from './pickle.ts';
 import { TORCH_GLOBALS } from './torch-globals.ts';
 import type { GlobalContext, SafeGlobal } from './torch-globals.ts';
@@ -13,9 +14,15 @@ import { PyGlobal, describe } from './values.ts';
 let table: ReadonlyMap<string, SafeGlobal> | null = null;
 
 function safeGlobals(): ReadonlyMap<string, SafeGlobal> {
-  table ??= new Map([...TORCH_GLOBALS, ...NUMPY_GLOBALS, ...PERSISTENT_GLOBALS]);
+  table ??= new Map([...TORCH_GLOBALS, ...NUMPY_GLOBALS, ...PERSISTENT_GLOBALS, ...PLAIN_OBJECT_GLOBALS]);
   return table;
 }
+
+/**
+ * Globals one kind of stream adds to the table (a TorchScript archive's `__torch__` classes):
+ * the entry for a qualified name, or undefined to refuse it.
+ */
+export type GlobalResolver = (qualifiedName: string) => SafeGlobal | undefined;
 
 /** The qualified names the reader accepts, for documentation and tests. */
 export function allowedGlobals(): string[] {
@@ -37,18 +44,16 @@ export function refuseGlobal(qualifiedName: string): never {
     `refusing global ${printable(qualifiedName)}: checkpoints may only contain tensors and plain containers`, REFUSAL_HINT);
 }
 
-function lookup(callable: unknown, opcode: string): SafeGlobal {
-  if (!(callable instanceof PyGlobal)) fail('E_CHECKPOINT', `${opcode} of ${describe(callable)}, which is not callable`);
-  const entry = safeGlobals().get(callable.qualifiedName);
-  if (!entry) refuseGlobal(callable.qualifiedName);
-  return entry;
-}
-
-export function safeHooks(ctx: GlobalContext, persistentLoad: (pid: unknown) => unknown): PickleHooks {
+export function safeHooks(ctx: GlobalContext, persistentLoad: (pid: unknown) => unknown, extra?: GlobalResolver): PickleHooks {
+  const entryOf = (qualified: string): SafeGlobal | undefined => safeGlobals().get(qualified) ?? extra?.(qualified);
+  const lookup = (callable: unknown, opcode: string): SafeGlobal => {
+    if (!(callable instanceof PyGlobal)) fail('E_CHECKPOINT', `${opcode} of ${describe(callable)}, which is not callable`);
+    return entryOf(callable.qualifiedName) ?? refuseGlobal(callable.qualifiedName);
+  };
   return {
     findGlobal(module, name) {
       const qualified = `${module}.${name}`;
-      if (!safeGlobals().has(qualified)) refuseGlobal(qualified);
+      if (!entryOf(qualified)) refuseGlobal(qualified);
       return new PyGlobal(module, name);
     },
     reduce(callable, args) {
@@ -67,7 +72,7 @@ export function safeHooks(ctx: GlobalContext, persistentLoad: (pid: unknown) => 
       // module.state_dict() is an OrderedDict carrying a `_metadata` attribute (per-module
       // versions), restored by BUILD with {'_metadata': dict}: plain data, and not needed.
       if (target instanceof Map && state instanceof Map && state.size === 1 && state.get('_metadata') instanceof Map) return;
-      if (buildNumpy(target, state, ctx)) return;
+      if (buildNumpy(target, state, ctx) || buildInert(target, state)) return;
       fail('E_CHECKPOINT', `refusing BUILD of ${describe(target)} with state ${describe(state)}: only plain data is accepted`);
     },
     persistentLoad,

@@ -1,30 +1,37 @@
 /**
  * torch.save's zip format (PyTorch ≥ 1.6): `<name>/data.pkl` holds the object, each storage is the
  * raw entry `<name>/data/<key>` that a persistent id `('storage', cls, key, location, numel)` names,
- * `<name>/byteorder` says how the elements are stored (little-endian when absent).
+ * `<name>/byteorder` says how the elements are stored (little-endian when absent). A TorchScript
+ * archive (torch.jit.save) is the same zip plus `code/` and `constants.pkl`; its data.pkl is read
+ * with the `__torch__` classes as inert objects (./torchscript.ts).
  */
 import { fail } from '../../core/errors.ts';
 import type { LoadSession } from './session.ts';
 import { parsePickle } from './pickle.ts';
 import { ELEMENT_SIZE } from './tensor.ts';
 import { parseStoragePid } from './torch-globals.ts';
+import { torchScriptResolver } from './torchscript.ts';
 import { TorchStorage } from './values.ts';
 import type { PyValue } from './values.ts';
 import { openZip } from './zip.ts';
 
 const latin1 = new TextDecoder('latin1');
 
-export function readTorchZip(bytes: Uint8Array, session: LoadSession): PyValue {
-  const zip = openZip(bytes, (n, what) => session.budget.spend(n, what));
+export interface TorchZipContents {
+  value: PyValue;
+  /** A TorchScript archive: `value` is its root module, an InertObject. */
+  torchScript: boolean;
+}
+
+export function readTorchZip(bytes: Uint8Array, session: LoadSession): TorchZipContents {
+  const spend = (n: number, what: string) => session.budget.spend(n, what);
+  const zip = openZip(bytes, spend);
   const pickles = zip.names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) {
     fail('E_CHECKPOINT', `a torch.save archive has exactly one <name>/data.pkl; this zip has ${pickles.length}`);
   }
   const prefix = pickles[0].slice(0, -'/data.pkl'.length);
-  if (zip.has(`${prefix}/constants.pkl`) || zip.names.some((n) => n.startsWith(`${prefix}/code/`))) {
-    fail('E_CHECKPOINT', 'this is a TorchScript archive (torch.jit.save): its code cannot be loaded as data',
-      "in Python: torch.save(torch.jit.load(path, map_location='cpu').state_dict(), 'weights.pt')");
-  }
+  const torchScript = zip.has(`${prefix}/constants.pkl`) || zip.names.some((n) => n.startsWith(`${prefix}/code/`));
   let littleEndian = true;
   if (zip.has(`${prefix}/byteorder`)) {
     const order = latin1.decode(zip.read(`${prefix}/byteorder`)).trim();
@@ -54,7 +61,8 @@ export function readTorchZip(bytes: Uint8Array, session: LoadSession): PyValue {
   };
 
   const pkl = zip.read(`${prefix}/data.pkl`);
-  const { value, end } = parsePickle(pkl, 0, session.hooks(persistentLoad));
+  const extra = torchScript ? torchScriptResolver(zip, prefix, spend) : undefined;
+  const { value, end } = parsePickle(pkl, 0, session.hooks(persistentLoad, extra));
   if (end !== pkl.length) fail('E_CHECKPOINT', `${prefix}/data.pkl has ${pkl.length - end} bytes after its end`);
-  return value;
+  return { value, torchScript };
 }

@@ -25,7 +25,8 @@ export type PyValue =
   | Tensor
   | TorchStorage
   | PyGlobal
-  | PersistentObject;
+  | PersistentObject
+  | InertObject;
 
 /** A reference to one of the allowed globals (a storage class, a dtype such as torch.float16). */
 export class PyGlobal {
@@ -65,6 +66,31 @@ export class PersistentObject {
   ) {}
 }
 
+/**
+ * An instance of a plain-data Python class (an `argparse.Namespace`, a TorchScript module object):
+ * its class name and the attributes its pickle sets. The class is never looked up, constructed or
+ * run; `declaration` is what the archive's TorchScript source declares about it, when it has one.
+ */
+export class InertObject {
+  readonly attributes = new Map<string, PyValue>();
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly declaration: ScriptClassDeclaration | null = null,
+  ) {}
+  get qualifiedName(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/** A TorchScript module class as its serialized source declares it (read as text, never run). */
+export interface ScriptClassDeclaration {
+  /** The `__parameters__` list, in order. */
+  parameters: readonly string[];
+  /** The `__buffers__` list, in order. */
+  buffers: readonly string[];
+}
+
 export function tuple(items: PyValue[]): PyTuple {
   return Object.freeze(items);
 }
@@ -96,6 +122,7 @@ export function describe(v: unknown): string {
   if (v instanceof TorchStorage) return `storage ${v.dtype}[${v.numel}]`;
   if (v instanceof PyGlobal) return `global ${v.qualifiedName}`;
   if (v instanceof PersistentObject) return `persistent object ${v.className}`;
+  if (v instanceof InertObject) return `object of class ${v.qualifiedName.slice(0, 120)}`;
   return 'an internal value';
 }
 

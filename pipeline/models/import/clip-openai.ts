@@ -1,11 +1,8 @@
 /**
- * OpenAI CLIP weights in openai/CLIP `clip/model.py` naming (the builder's naming), from a state dict
- * saved with torch.save. OpenAI releases TorchScript archives (`ViT-B-32.pt`), which hold code and are
- * refused by the checkpoint reader; their weights come out in Python with
- *
- *     import torch
- *     torch.save(torch.jit.load('ViT-B-32.pt', map_location='cpu').state_dict(), 'ViT-B-32-state.pt')
- *
+ * OpenAI CLIP weights in openai/CLIP `clip/model.py` naming (the builder's naming): OpenAI's released
+ * TorchScript archives (`ViT-B-32.pt`, whose state dict the checkpoint reader takes from the module
+ * tree without running its code) or a state dict saved with torch.save, e.g.
+ * `torch.save(torch.jit.load('ViT-B-32.pt', map_location='cpu').state_dict(), 'ViT-B-32-state.pt')`.
  * That state dict is float16 (widened exactly to float32 here) and carries three integer buffers,
  * `input_resolution`, `context_length` and `vocab_size`, which model.py's build_model drops too.
  * Every size is derived from the shapes (clipArchFromStateDict), as build_model does.

@@ -9,12 +9,15 @@
  * - the mapping's lr_mul is not stored in a checkpoint: rosinality's default `lr_mlp=0.01` is used
  *   unless the caller says otherwise (and the manifest says which);
  * - the blur/up-sampling kernels are buffers; they are checked to be the [1,3,3,1] FIR and dropped;
- * - `latent_avg` becomes w_avg; without it, w_avg is estimated (a warning says so).
+ * - `latent_avg` becomes w_avg; without it, w_avg is estimated (a warning says so);
+ * - a training checkpoint (train.py's {'g', 'd', 'g_ema', 'g_optim', 'd_optim', 'args', 'ada_aug_p'})
+ *   gives its g_ema; `args` (an argparse.Namespace, read as an inert object) is checked against the
+ *   shapes, and everything else is left alone.
  */
 import { fail } from '../../core/errors.ts';
 import type { StateDict } from '../../onnx/params.ts';
 import { type StyleGAN2Arch, stylegan2ParamSpec, validateArch } from '../../onnx/stylegan2/arch.ts';
-import { Tensor, flattenTensors } from '../checkpoint/index.ts';
+import { InertObject, Tensor, flattenTensors } from '../checkpoint/index.ts';
 import type { PyValue } from '../checkpoint/index.ts';
 import { type ImportedGenerator, checkFirKernel, dim, float32Of, numel, refuseLeftovers, take } from './common.ts';
 
@@ -26,16 +29,29 @@ export interface RosinalityOptions {
   mappingLrMul?: number;
 }
 
+interface Located {
+  tensors: Map<string, Tensor>;
+  latentAvg?: Tensor;
+  source: string;
+  /** train.py's `args`, when the checkpoint is a training checkpoint. */
+  trainArgs?: InertObject;
+  /** Top-level entries beside g_ema and latent_avg (g, d, optimiser states, …), left unused. */
+  others: string[];
+}
+
 /** The `g_ema` state dict and `latent_avg` of a checkpoint, or a bare g_ema state dict. */
-function locate(value: PyValue): { tensors: Map<string, Tensor>; latentAvg?: Tensor; source: string } {
+function locate(value: PyValue): Located {
   if (!(value instanceof Map)) fail('E_CHECKPOINT', 'a rosinality checkpoint holds a dict; this file holds something else');
   if (value.has('g_ema')) {
     const la = value.get('latent_avg');
     if (la !== undefined && la !== null && !(la instanceof Tensor)) fail('E_CHECKPOINT', 'latent_avg is not a tensor');
-    return { tensors: flattenTensors(value.get('g_ema') ?? null), latentAvg: la ?? undefined, source: "checkpoint['g_ema']" };
+    const args = value.get('args');
+    const trainArgs = args instanceof InertObject && args.qualifiedName === 'argparse.Namespace' ? args : undefined;
+    const others = [...value.keys()].map(String).filter((k) => k !== 'g_ema' && k !== 'latent_avg');
+    return { tensors: flattenTensors(value.get('g_ema') ?? null), latentAvg: la ?? undefined, source: "checkpoint['g_ema']", trainArgs, others };
   }
   const flat = flattenTensors(value);
-  if (flat.has('style.1.weight')) return { tensors: flat, source: 'a bare g_ema state dict' };
+  if (flat.has('style.1.weight')) return { tensors: flat, source: 'a bare g_ema state dict', others: [] };
   const keys = [...value.keys()].slice(0, 8).map(String).join(', ');
   return fail('E_CHECKPOINT', `no rosinality generator found: the checkpoint has neither a 'g_ema' entry nor 'style.1.weight' (top-level keys: ${keys})`,
     "save the generator with torch.save({'g_ema': g_ema.state_dict(), 'latent_avg': latent_avg}, 'ckpt.pt')");
@@ -91,8 +107,21 @@ function wAvgOf(t: Tensor, wDim: number): Float32Array {
   return fail('E_SHAPE', `checkpoint: latent_avg has shape [${t.shape.join(', ')}], expected [${wDim}]`);
 }
 
+/** train.py's arguments that fix the architecture, against the shapes (which are what is imported). */
+function checkTrainArgs(args: InertObject, arch: StyleGAN2Arch, warnings: string[]): string {
+  const derived: [string, number][] = [['size', arch.resolution], ['latent', arch.wDim], ['n_mlp', arch.mappingLayers]];
+  const found: string[] = [];
+  for (const [name, want] of derived) {
+    const v = args.attributes.get(name);
+    if (v === undefined) continue;
+    found.push(`${name}=${String(v)}`);
+    if (v !== want) warnings.push(`train.py's args.${name} is ${String(v)}, but the weights' shapes give ${want}; the shapes are imported`);
+  }
+  return found.join(', ');
+}
+
 export function importRosinality(value: PyValue, opts: RosinalityOptions = {}): ImportedGenerator {
-  const { tensors, latentAvg, source } = locate(value);
+  const { tensors, latentAvg, source, trainArgs, others } = locate(value);
   const lrMul = opts.mappingLrMul ?? ROSINALITY_LR_MLP;
   if (!(lrMul > 0)) fail('E_INPUT', `the mapping lr_mul must be positive, got ${lrMul}`);
   const arch = rosinalityArch(tensors, lrMul);
@@ -115,6 +144,11 @@ export function importRosinality(value: PyValue, opts: RosinalityOptions = {}): 
     `mapping lr_mul ${lrMul}${opts.mappingLrMul === undefined ? " (rosinality's default lr_mlp; checkpoints do not record it)" : ' (given)'}`,
   ];
   const warnings: string[] = [];
+  if (trainArgs) {
+    const checked = checkTrainArgs(trainArgs, arch, warnings);
+    notes.push(`a train.py checkpoint: its args (an argparse.Namespace, read as data${checked ? `: ${checked}` : ''}) checked against the shapes`);
+  }
+  if (others.length > 0) notes.push(`left unused: ${others.join(', ')}`);
   let wAvg: Float32Array | undefined;
   if (latentAvg) {
     wAvg = wAvgOf(latentAvg, arch.wDim);

@@ -48,15 +48,11 @@ export function detectStyleGAN2Format(src: SourceFile): StyleGAN2Format {
   return detectFormat(src.bytes) === 'pickle' ? 'nvidia' : 'rosinality';
 }
 
-/** Two common refusals get a hint for their source: TensorFlow-era NVIDIA pickles and rosinality training checkpoints. */
+/** A common refusal gets a hint for its source: TensorFlow-era NVIDIA pickles. */
 function explainRefusal(e: unknown): never {
   if (isStyleAtlasError(e) && e.code === 'E_CHECKPOINT' && e.message.includes('dnnlib.tflib')) {
     fail('E_CHECKPOINT', `${e.message} — this is a TensorFlow StyleGAN2 pickle`,
       "convert it with stylegan2-ada-pytorch's legacy.py (python legacy.py --source=old.pkl --dest=new.pkl) and import the result");
-  }
-  if (isStyleAtlasError(e) && e.code === 'E_CHECKPOINT' && e.message.includes('argparse.Namespace')) {
-    fail('E_CHECKPOINT', `${e.message} — rosinality's train.py stores its arguments in the checkpoint`,
-      "keep only the generator: c = torch.load(path, map_location='cpu'); torch.save({'g_ema': c['g_ema']}, 'g_ema.pt')");
   }
   throw e;
 }
@@ -67,7 +63,12 @@ export function readStyleGAN2(src: SourceFile, format: StyleGAN2Format, opts: Pi
       if (opts.mappingLrMul !== undefined) fail('E_USAGE', 'the mapping lr_mul of an NVIDIA pickle is read from the pickle; do not pass it');
       return importNvidia(readNvidiaPickle(src.bytes));
     }
-    return importRosinality(readCheckpoint(src.bytes).value, { mappingLrMul: opts.mappingLrMul });
+    const checkpoint = readCheckpoint(src.bytes);
+    if (checkpoint.format === 'torchscript') {
+      fail('E_CHECKPOINT', `${src.name} is a TorchScript archive; import stylegan2 reads rosinality torch.save checkpoints and NVIDIA pickles`,
+        "in Python: torch.save({'g_ema': torch.jit.load(path, map_location='cpu').state_dict()}, 'g_ema.pt')");
+    }
+    return importRosinality(checkpoint.value, { mappingLrMul: opts.mappingLrMul });
   } catch (e) {
     return explainRefusal(e);
   }
