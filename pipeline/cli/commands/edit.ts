@@ -1,38 +1,32 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fail } from '../../core/errors.ts';
 import { tileGrid, toRGB8 } from '../../core/image.ts';
-import { broadcastWs } from '../../core/styles.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
+import { asWs, readCodesFile } from '../../models/latent-codes.ts';
 import { bundleForBuild, openBuild } from '../../stages/build-reader.ts';
 import { directionFromBuild } from '../../stages/directions.ts';
 import { editCodes, renderCodes } from '../../stages/edits.ts';
 import { deltaT, loadTemplates } from '../../stages/text-directions.ts';
 import { writeRGB } from '../../store/images.ts';
-import { decodeNpy } from '../../store/npy.ts';
 import { TextCache, DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, num, parseIntList, parseNumberList, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
 
-/** Base style codes [K, C_total] from a .npy of s [K, C], w [K, wDim] or ws [K, numWs, wDim]. */
-async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Float32Array; k: number }> {
-  const a = decodeNpy(readFileSync(path), path);
-  if (a.dtype !== 'float32') fail('E_INPUT', `${path}: codes must be float32, found ${a.dtype}`);
-  const data = a.data as Float32Array;
+/** Base style codes [K, C_total] from s [K, C_total], w [K, wDim] or ws [K, numWs, wDim] (.npy or latents.pt). */
+async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Float32Array; k: number; rowNames: string[] | null }> {
+  const file = readCodesFile(path);
   const { wDim, numWs } = gen.manifest.architecture;
-  const k = a.shape[0];
-  if (a.shape.length === 2 && a.shape[1] === gen.layout.total) return { codes: data, k };
-  if (a.shape.length === 2 && a.shape[1] === wDim) return { codes: await gen.styles(broadcastWs(data, k, numWs), k), k };
-  if (a.shape.length === 3 && a.shape[1] === numWs && a.shape[2] === wDim) return { codes: await gen.styles(data, k), k };
-  return fail('E_SHAPE', `${path}: shape [${a.shape}] is none of s [K, ${gen.layout.total}], w [K, ${wDim}] or ws [K, ${numWs}, ${wDim}]`);
+  if (file.shape.length === 2 && file.shape[1] === gen.layout.total) return { codes: file.data, k: file.shape[0], rowNames: file.rowNames };
+  const { ws, k } = asWs(file, numWs, wDim);
+  return { codes: await gen.styles(ws, k), k, rowNames: file.rowNames };
 }
 
 export default defineCommand({
   path: ['edit'],
   summary: 'apply a text direction to samples and render a grid (rows: samples, columns: α)',
-  usage: '--build DIR --neutral TEXT --target TEXT --out FILE.png [--seeds 0-3 | --codes FILE.npy] [--alpha LIST] [--beta X|auto]',
+  usage: '--build DIR --neutral TEXT --target TEXT --out FILE.png [--seeds 0-3 | --codes FILE] [--alpha LIST] [--beta X|auto]',
   details: `s' = s + α Δs with Δs from the build's relevance and the prompt pair (DESIGN §1).
 
   --build DIR        a finished relevance build
@@ -40,7 +34,11 @@ export default defineCommand({
   --target TEXT      e.g. "red photo" or "smiling face"
   --out FILE         .png or .webp
   --seeds LIST       sample seeds (default 0-3), truncated with the build's ψ
-  --codes FILE.npy   instead of seeds: float32 s [K, C_total], w [K, w_dim] or ws [K, num_ws, w_dim]
+  --codes FILE       instead of seeds, your own codes (rows: one per code): a float32 .npy of
+                     s [K, C_total], w [K, w_dim] or ws [K, num_ws, w_dim], or an e4e / pSp /
+                     ReStyle latents.pt (a tensor [K, num_ws, w_dim] or a dict of [num_ws, w_dim]
+                     tensors, read as data); used as they are (no truncation).
+                     See docs/edit-your-own-photo.md
   --alpha LIST       α values, e.g. -4,-2,0,2,4 (default)
   --beta X|auto      β in [0, 1], or auto (default 0.15, the reference's)
   --beta-floor N     auto-β's channel floor (default 20)
@@ -72,7 +70,10 @@ ${runtimeOptionHelp}`,
       const dt = await deltaT(enc, requireStr(values, 'neutral'), requireStr(values, 'target'), { templates: loadTemplates(), cache });
       const d = directionFromBuild(build, dt.deltaT, beta, betaFloor);
       const codesPath = str(values, 'codes');
-      const base = codesPath ? await codesFromFile(gen, resolve(io.cwd, codesPath)) : { codes: await gen.stylesForSeeds(seeds, build.config.psi), k: seeds.length };
+      const base = codesPath
+        ? await codesFromFile(gen, resolve(io.cwd, codesPath))
+        : { codes: await gen.stylesForSeeds(seeds, build.config.psi), k: seeds.length, rowNames: null };
+      if (base.rowNames) io.err(`edit: rows are ${base.rowNames.join(', ')}`);
       const { images } = await renderCodes(gen, editCodes(base.codes, base.k, d.deltaS, alphas), base.k * alphas.length);
       const res = gen.arch.resolution;
       const tiles = Array.from({ length: base.k * alphas.length }, (_, n) => toRGB8(images, n, res, res));
