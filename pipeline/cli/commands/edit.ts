@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { directionFromBuild } from '../../core/directions.ts';
 import { fail } from '../../core/errors.ts';
 import { tileGrid, toRGB8 } from '../../core/image.ts';
 import { broadcastWs } from '../../core/styles.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
 import { bundleForBuild, openBuild } from '../../stages/build-reader.ts';
-import { directionFromBuild } from '../../stages/directions.ts';
 import { editCodes, renderCodes } from '../../stages/edits.ts';
 import { deltaT, loadTemplates } from '../../stages/text-directions.ts';
 import { writeRGB } from '../../store/images.ts';
@@ -70,7 +70,7 @@ ${runtimeOptionHelp}`,
     const cache = flag(values, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, DEFAULT_TEXT_CACHE));
     try {
       const dt = await deltaT(enc, requireStr(values, 'neutral'), requireStr(values, 'target'), { templates: loadTemplates(), cache });
-      const d = directionFromBuild(build, dt.deltaT, beta, betaFloor);
+      const d = directionFromBuild(build.relevance, dt.deltaT, beta, betaFloor);
       const codesPath = str(values, 'codes');
       const base = codesPath ? await codesFromFile(gen, resolve(io.cwd, codesPath)) : { codes: await gen.stylesForSeeds(seeds, build.config.psi), k: seeds.length };
       const { images } = await renderCodes(gen, editCodes(base.codes, base.k, d.deltaS, alphas), base.k * alphas.length);
