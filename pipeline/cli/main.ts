@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isStyleAtlasError } from '../core/errors.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { type CliIO, type Command, renderUsage } from './command.ts';
 import { commands } from './commands/index.ts';
 
@@ -65,7 +66,7 @@ export async function runMain(argv: string[]): Promise<void> {
     return;
   }
   if (argv[0] === '--version') {
-    io.out('styleatlas 0.1.0');
+    io.out(TOOL_VERSION);
     return;
   }
   const cmd = findCommand(commands, argv);

@@ -11,7 +11,7 @@ import { createTokenizer } from '../text/tokenizer.ts';
 import type { Bundle } from './bundle.ts';
 import { CLIP_MEAN, CLIP_STD, writeEncoderBundle } from './encoder-bundle.ts';
 import type { Origin } from './manifest.ts';
-import { TOOL_VERSION } from './recipes/recipe.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 export interface ClipBundleSpec {
   id: string;

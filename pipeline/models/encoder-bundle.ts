@@ -5,7 +5,7 @@
  */
 import { type Bundle, writeBundle } from './bundle.ts';
 import { BUNDLE_FORMAT, type EncoderManifest } from './manifest.ts';
-import { TOOL_VERSION } from './recipes/recipe.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 export interface EncoderBundleSpec {
   id: string;

@@ -10,7 +10,7 @@ import { encodeNpy } from '../store/npy.ts';
 import { type Bundle, writeBundle } from './bundle.ts';
 import { BUNDLE_FORMAT, type GeneratorManifest, type Origin } from './manifest.ts';
 import { ModelSession, float32 } from './runtime.ts';
-import { TOOL_VERSION } from './recipes/recipe.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 export interface GeneratorBundleSpec {
   id: string;

@@ -14,7 +14,7 @@ import { bundlePath } from '../models/bundle.ts';
 import { Encoder } from '../models/encoder.ts';
 import { buildRenderEncodeModel } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
-import { TOOL_VERSION } from '../models/recipes/recipe.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { ModelSession, type RuntimeOptions } from '../models/runtime.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { CatalogueDb } from '../store/catalogue-db.ts';

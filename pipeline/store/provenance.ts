@@ -1,7 +1,7 @@
 /** Where a result came from: the tool version and, when run from a git checkout, its commit. */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TOOL_VERSION } from '../models/recipes/recipe.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 let commit: string | undefined;
 

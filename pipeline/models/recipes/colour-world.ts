@@ -10,7 +10,8 @@ import { clipTokenizerJson } from '../../text/bpe.ts';
 import { CONTEXT_LENGTH, createTokenizer } from '../../text/tokenizer.ts';
 import type { Bundle } from '../bundle.ts';
 import { CLIP_MEAN, CLIP_STD, writeEncoderBundle } from '../encoder-bundle.ts';
-import { type Recipe, TOOL_VERSION } from './recipe.ts';
+import { TOOL_VERSION } from '../../version.ts';
+import type { Recipe } from './recipe.ts';
 
 /** OpenAI's BPE vocabulary, shipped in the repository (MIT licence beside it). */
 const CLIP_VOCAB = new URL('../../../data/clip/bpe_simple_vocab_16e6.txt.gz', import.meta.url);

@@ -17,6 +17,3 @@ export interface Recipe {
   onDemand: boolean;
   build(outDir: string, ctx: RecipeContext): Promise<Bundle>;
 }
-
-/** The version string stored in manifests as `createdWith`. */
-export const TOOL_VERSION = 'styleatlas 0.1.0';
