@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StyleAtlasError } from '../pipeline/core/errors.ts';
 import { parseDevice } from '../pipeline/models/runtime.ts';
-import { RELEVANCE_DEFAULTS } from '../pipeline/cli/commands/relevance.ts';
-import { defaultBatch } from '../pipeline/stages/relevance-plan.ts';
+import { RELEVANCE_DEFAULTS, defaultBatch } from '../pipeline/stages/relevance-plan.ts';
 import type { PipelineSettings } from './bench/workloads.ts';
 import { markCpu, othersCores } from './bench/cpu.ts';
 import { measurePeakConv } from './bench/peak.ts';
@@ -29,8 +28,8 @@ const USAGE = `usage: npm run bench [-- OPTIONS]
 
 /** The relevance command's own defaults for a generator of this resolution: what a user's build runs with. */
 function defaultSetting(resolution: number): PipelineSettings {
-  const batch: number | string = RELEVANCE_DEFAULTS.batch;
-  return { batch: typeof batch === 'number' ? batch : defaultBatch(resolution), inflight: 2 };
+  const batch = RELEVANCE_DEFAULTS.batch;
+  return { batch: batch === 'auto' ? defaultBatch(resolution) : batch, inflight: RELEVANCE_DEFAULTS.inflight };
 }
 
 function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {

@@ -14,7 +14,7 @@ import { BuildDb } from '../store/build-db.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { computeChunk } from './relevance.ts';
-import { type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
+import { RELEVANCE_DEFAULTS, type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
 import { type BuildOutputs, writeBuildOutputs } from './relevance-output.ts';
 import { computeStyleStats } from './stats.ts';
 
@@ -119,7 +119,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
         const c0 = performance.now();
         const before = renders;
         const rows = await computeChunk(
-          { gen, session, config, mu, sigma, dim: enc.dim, inflight: run.inflight ?? 2, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
+          { gen, session, config, mu, sigma, dim: enc.dim, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
           chunk,
         );
         db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000);

@@ -28,6 +28,24 @@ export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
   return out;
 }
 
+/**
+ * The relevance command's defaults (DESIGN §1: N = 100, α_p = 5, ψ = 0.7, M = 100 000), beside
+ * the plan they configure: the CLI, the demo and the benchmark read them here. `batch: 'auto'`
+ * means defaultBatch(resolution); `inflight` is how the loop runs, not what it computes.
+ */
+export const RELEVANCE_DEFAULTS = Object.freeze({
+  samples: 100,
+  alphaP: 5,
+  psi: 0.7,
+  sampleSeed: 0,
+  statsSamples: 100_000,
+  statsSeed: 1_000_000,
+  channelSet: 'conv' as ChannelSet,
+  chunk: 32,
+  batch: 'auto' as number | 'auto',
+  inflight: 2,
+});
+
 /** Everything that determines the numbers of a build. Two runs with equal configs give equal bytes. */
 export interface RelevanceConfig {
   generator: { id: string; manifestSha256: string };

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { buildSite } from '../../site/build-site.ts';
 import { runCatalogue } from '../../stages/catalogue.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
+import { RELEVANCE_DEFAULTS } from '../../stages/relevance-plan.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, parseIntList, str } from '../args.ts';
 import { type CliIO, defineCommand } from '../command.ts';
 import { formatDuration, progressPrinter } from '../progress.ts';
 import { GALLERY_SEEDS } from './catalogue.ts';
 import modelsBuild from './models-build.ts';
-import { RELEVANCE_DEFAULTS } from './relevance.ts';
 import siteServe from './site-serve.ts';
 
 /**

@@ -1,21 +1,10 @@
 import { resolve } from 'node:path';
-import { CHANNEL_SETS, parseChannelSet, parseShard } from '../../stages/relevance-plan.ts';
+import { CHANNEL_SETS, RELEVANCE_DEFAULTS, parseChannelSet, parseShard } from '../../stages/relevance-plan.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { flag, int, num, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { formatDuration, progressPrinter } from '../progress.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
-
-export const RELEVANCE_DEFAULTS = Object.freeze({
-  samples: 100,
-  alphaP: 5,
-  psi: 0.7,
-  sampleSeed: 0,
-  statsSamples: 100_000,
-  statsSeed: 1_000_000,
-  chunk: 32,
-  batch: 'auto',
-});
 
 export default defineCommand({
   path: ['relevance'],
@@ -39,13 +28,13 @@ build continues with --resume and gives the same bytes as an uninterrupted one.
   --stats-samples M     samples for μ, σ (default ${RELEVANCE_DEFAULTS.statsSamples})
   --stats-seed S        their first seed (default ${RELEVANCE_DEFAULTS.statsSeed})
   --channels SET        ${Object.entries(CHANNEL_SETS).map(([k, v]) => `${k}: ${v}`).join('\n                        ')}
-                        (default conv)
+                        (default ${RELEVANCE_DEFAULTS.channelSet})
   --shard i/n           compute only chunks i, i+n, i+2n, … (merge shards with \`styleatlas merge\`)
   --resume              continue the build already in --out
   --chunk K             channels per committed chunk (default ${RELEVANCE_DEFAULTS.chunk})
   --batch B|auto        renders per onnxruntime call, even (default auto: 16 up to 256 px, 4 at
                         512 px, 2 at 1024 px, which keeps memory to a few GiB)
-  --inflight K          onnxruntime calls in flight while the next batch is prepared (default 2)
+  --inflight K          onnxruntime calls in flight while the next batch is prepared (default ${RELEVANCE_DEFAULTS.inflight})
   --json                print a machine-readable summary on stdout
   --quiet               no progress output
 ${runtimeOptionHelp}`,
@@ -85,14 +74,14 @@ ${runtimeOptionHelp}`,
         sampleSeed: int(values, 'seed', d.sampleSeed, [0, 2 ** 31]),
         statsSamples: int(values, 'stats-samples', d.statsSamples),
         statsSeed: int(values, 'stats-seed', d.statsSeed, [0, 2 ** 31]),
-        channelSet: parseChannelSet(str(values, 'channels') ?? 'conv'),
+        channelSet: parseChannelSet(str(values, 'channels') ?? d.channelSet),
         chunkChannels: int(values, 'chunk', d.chunk),
         batch: str(values, 'batch') === undefined || str(values, 'batch') === 'auto' ? 'auto' : int(values, 'batch', 16),
       },
       shard: shardRaw ? parseShard(shardRaw) : undefined,
       resume: flag(values, 'resume'),
       runtime: runtimeOptions(values),
-      inflight: int(values, 'inflight', 2, [1, 64]),
+      inflight: int(values, 'inflight', d.inflight, [1, 64]),
       onProgress: printer.onProgress,
       log: quiet ? undefined : (m) => io.err(m),
     });
