@@ -1,38 +1,30 @@
 /**
- * The catalogue stage: every direction of a prompt file on a finished build — Δt, Δs, a gallery
- * (K fixed samples × a row of α), measurements along α, downloads — into catalogue.sqlite and
- * an assets folder the site publishes. Incremental: a direction whose inputs did not change is
- * not recomputed. Everything that can be refused is refused before anything is written.
+ * The catalogue stage: every direction of a prompt file on a finished build — Δt, Δs, its gallery
+ * (stages/galleries.ts) and downloads (stages/downloads.ts) — into catalogue.sqlite and an assets
+ * folder the site publishes. Incremental: a direction whose inputs did not change is not
+ * recomputed. Everything that can be refused is refused before anything is written.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fail } from '../core/errors.ts';
-import { pixelStats, toRGB8 } from '../core/image.ts';
-import { dot, norm } from '../core/vec.ts';
 import { bundlePath } from '../models/bundle.ts';
 import { Encoder } from '../models/encoder.ts';
 import { buildRenderEncodeModel } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
-import { TOOL_VERSION } from '../version.ts';
 import { ModelSession, type RuntimeOptions } from '../models/runtime.ts';
-import { writeFileAtomic } from '../store/atomic.ts';
 import { CatalogueDb } from '../store/catalogue-db.ts';
-import { splitByLayer } from '../store/direction-files.ts';
-import { writeDirectionFiles } from '../store/direction-write.ts';
-import { encodeRGB } from '../store/images.ts';
-import { encodeNpy } from '../store/npy.ts';
 import { type ResolvedPrompt, loadPrompts, resolvePrompt } from '../store/prompts.ts';
 import { TextCache } from '../store/text-cache.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
 import { directionFromBuild } from './directions.ts';
-import { renderCodes, editCodes } from './edits.ts';
+import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
+import { galleryAlphas, renderGallery } from './galleries.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
-import { deltaT as computeDeltaT, loadTemplates, templatesSha256 } from './text-directions.ts';
+import { type DeltaT, deltaT as computeDeltaT, loadTemplates, templatesSha256 } from './text-directions.ts';
 
 export const CATALOGUE_FORMAT = 'styleatlas-catalogue/1';
-/** Browsers get a model file for live edits only below these sizes. */
-const LIVE_LIMITS = { synthesis: 32 * 2 ** 20, text: 64 * 2 ** 20 };
 
 export interface CatalogueRun {
   buildDir: string;
@@ -57,26 +49,8 @@ export interface CatalogueSummary {
   removed: number;
 }
 
-/** α values of a gallery row: evenly over the range, with 0 (the unedited image) included. */
-export function galleryAlphas(range: readonly [number, number], columns: number): number[] {
-  const [lo, hi] = range;
-  const row = Array.from({ length: columns }, (_, i) => +(lo + ((hi - lo) * i) / (columns - 1)).toFixed(6));
-  if (lo < 0 && hi > 0 && !row.includes(0)) {
-    let k = 0;
-    row.forEach((a, i) => (Math.abs(a) < Math.abs(row[k]) ? (k = i) : 0));
-    row[k] = 0;
-  }
-  return row;
-}
-
 function sha(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex');
-}
-
-function copyIfChanged(src: string, dst: string): void {
-  if (existsSync(dst) && statSync(dst).size === statSync(src).size && readFileSync(dst).equals(readFileSync(src))) return;
-  mkdirSync(join(dst, '..'), { recursive: true });
-  writeFileAtomic(dst, readFileSync(src));
 }
 
 export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary> {
@@ -96,7 +70,7 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
   let db: CatalogueDb | undefined;
   try {
     const templates = loadTemplates();
-    const dts = new Map<string, Awaited<ReturnType<typeof computeDeltaT>>>();
+    const dts = new Map<string, DeltaT>();
     for (const p of prompts) {
       try {
         dts.set(p.id, await computeDeltaT(enc, p.neutral, p.target, { templates, cache }));
@@ -110,30 +84,15 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     db = new CatalogueDb(join(run.outDir, 'catalogue.sqlite'));
     const rel = (p: string) => relative(run.outDir, p).split('\\').join('/');
     const assets = join(run.outDir, 'assets');
-    const live = (id: string, files: [string, string, number][]) => {
-      const out: Record<string, string> = {};
-      for (const [key, src, limit] of files) {
-        if (statSync(src).size > limit) continue;
-        const dst = join(assets, 'models', id, key === 'tokenizer' ? 'tokenizer.json' : `${key}.onnx`);
-        copyIfChanged(src, dst);
-        out[key] = rel(dst);
-      }
-      return out;
-    };
     const gm = gen.manifest;
     const em = enc.manifest;
     db.putModel({ id: gm.id, manifestSha256: gen.bundle.manifestSha256, kind: 'generator', description: gm.description, origin: gm.origin, architecture: gm.architecture, manifest: gm,
-      liveAssets: live(gm.id, [['synthesis', bundlePath(gen.bundle, gm.files.synthesis), LIVE_LIMITS.synthesis]]) });
+      liveAssets: publishLiveAssets(assets, [{ key: 'synthesis', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.synthesis) }], rel) });
     db.putModel({ id: em.id, manifestSha256: enc.bundle.manifestSha256, kind: 'encoder', description: em.description, origin: em.origin, architecture: em.architecture, manifest: em,
-      liveAssets: live(em.id, [['text', bundlePath(enc.bundle, em.files.text), LIVE_LIMITS.text], ['tokenizer', bundlePath(enc.bundle, em.files.tokenizer), Number.POSITIVE_INFINITY]]) });
-    const buildAssets = join(assets, 'builds', build.id);
+      liveAssets: publishLiveAssets(assets, [{ key: 'text', modelId: em.id, path: bundlePath(enc.bundle, em.files.text) }, { key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel) });
     const base = await gen.stylesForSeeds(run.gallerySeeds, build.config.psi); // [K, C_total]
-    const samplesPath = join(buildAssets, 'samples.npy');
-    mkdirSync(buildAssets, { recursive: true });
-    writeFileAtomic(samplesPath, encodeNpy({ dtype: 'float32', shape: [run.gallerySeeds.length, gen.layout.total], data: base }));
-    copyIfChanged(join(build.dir, 'relevance.arrow'), join(buildAssets, 'relevance.arrow'));
-    copyIfChanged(join(build.dir, 'fs3.npy'), join(buildAssets, 'fs3.npy'));
-    putBuild(db, build, { relevance: rel(join(buildAssets, 'relevance.arrow')), fs3: rel(join(buildAssets, 'fs3.npy')) }, rel(samplesPath), run.gallerySeeds);
+    const files = publishBuildFiles(join(assets, 'builds', build.id), build.dir, { codes: base, count: run.gallerySeeds.length, total: gen.layout.total }, rel);
+    putBuild(db, build, { relevance: files.relevance, fs3: files.fs3 }, files.samples, run.gallerySeeds);
     db.putPromptSet({ id: catalogue.id, title: catalogue.title, description: catalogue.description, sha256: sha(catalogue) });
 
     const tplSha = templatesSha256(templates);
@@ -150,7 +109,7 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
         continue;
       }
       session ??= await ModelSession.open(buildRenderEncodeModel(gen, enc, { withImage: true }), 'render+encode', run.runtime);
-      await putDirection(db, { build, gen, session, p, dt: dts.get(p.id)!, alphas, base, seeds: run.gallerySeeds, inputs, promptSet: catalogue.id, outDir: run.outDir, enc });
+      await putDirection(db, { build, gen, session, p, dt: dts.get(p.id)!, alphas, base, seeds: run.gallerySeeds, inputs, promptSet: catalogue.id, assets, rel });
       summary.computed.push(p.id);
       log(`${p.id}: ${p.neutral} → ${p.target}`);
       clock.tick(i + 1);
@@ -191,65 +150,36 @@ function putBuild(db: CatalogueDb, build: FinishedBuild, files: Record<string, s
 interface DirectionJob {
   build: FinishedBuild;
   gen: Generator;
-  enc: Encoder;
   session: ModelSession;
   p: ResolvedPrompt;
-  dt: Awaited<ReturnType<typeof computeDeltaT>>;
+  dt: DeltaT;
   alphas: number[];
   base: Float32Array;
   seeds: readonly number[];
   inputs: string;
   promptSet: string;
-  outDir: string;
+  assets: string;
+  rel: (path: string) => string;
 }
 
 async function putDirection(db: CatalogueDb, j: DirectionJob): Promise<void> {
-  const { build, gen, p, alphas, seeds } = j;
+  const { build, gen, p, alphas } = j;
   const d = directionFromBuild(build, j.dt.deltaT, p.beta, p.betaFloor);
-  const k = seeds.length;
-  const codes = editCodes(j.base, k, d.deltaS, alphas);
-  const { images, embeds } = await renderCodes(gen, codes, k * alphas.length, { session: j.session });
-  const res = gen.arch.resolution;
-  const tile = Math.min(res, 256);
-  const dim = build.dim;
-  const rel = (path: string) => relative(j.outDir, path).split('\\').join('/');
-  const galleryDir = join(j.outDir, 'assets', 'gallery', build.id, p.id);
-  const gallery: Parameters<CatalogueDb['putDirection']>[0]['gallery'] = [];
-  const scoreSum = new Float64Array(alphas.length);
-  const pixels = alphas.map(() => ({ red: 0, green: 0, blue: 0, brightness: 0, saturation: 0 }));
-  for (let row = 0; row < k; row++)
-    for (let col = 0; col < alphas.length; col++) {
-      const n = row * alphas.length + col;
-      const rgb = toRGB8(images, n, res, res);
-      const path = join(galleryDir, `${row}-${col}.webp`);
-      mkdirSync(galleryDir, { recursive: true });
-      writeFileAtomic(path, await encodeRGB(rgb, res, res, 'webp', tile / res));
-      gallery.push({ sampleSeed: seeds[row], alpha: alphas[col], row, col, path: rel(path), width: tile, height: tile });
-      const e = embeds!.subarray(n * dim, (n + 1) * dim);
-      scoreSum[col] += dot(e, j.dt.tTarget) / (norm(e) * norm(j.dt.tTarget));
-      const st = pixelStats(images, n, res, res);
-      for (const key of Object.keys(st) as (keyof typeof st)[]) pixels[col][key] += st[key] / k;
-    }
-  const layers = gen.layout.layers.map((l) => ({ name: l.name, channels: l.channels }));
-  const files = writeDirectionFiles(join(j.outDir, 'assets', 'directions', build.id), p.id, {
-    layers: splitByLayer(d.deltaS, layers),
-    metadata: {
-      neutral: p.neutral, target: p.target, beta: d.beta, alphaRange: p.alphaRange, alphaDefault: p.alpha, activeChannels: d.active,
-      generator: { id: build.config.generator.id, sha256: build.config.generator.manifestSha256 },
-      encoder: { id: build.config.encoder.id, sha256: build.config.encoder.manifestSha256 },
-      buildId: build.id, toolVersion: TOOL_VERSION,
-    },
+  const gallery = await renderGallery({
+    gen, session: j.session, base: j.base, seeds: j.seeds, deltaS: d.deltaS, alphas, tTarget: j.dt.tTarget,
+    dir: join(j.assets, 'gallery', build.id, p.id), relative: j.rel,
   });
-  const byExt = Object.fromEntries(files.map((f) => [f.split('.').pop()!, rel(f)]));
+  const files = publishDirectionFiles(join(j.assets, 'directions', build.id), p.id, d.deltaS, gen.layout.layers, {
+    neutral: p.neutral, target: p.target, beta: d.beta, alphaRange: p.alphaRange, alphaDefault: p.alpha, activeChannels: d.active,
+    generator: { id: build.config.generator.id, sha256: build.config.generator.manifestSha256 },
+    encoder: { id: build.config.encoder.id, sha256: build.config.encoder.manifestSha256 },
+    buildId: build.id, toolVersion: TOOL_VERSION,
+  }, j.rel);
   db.putDirection({
     buildId: build.id, slug: p.id, promptSet: j.promptSet, neutral: p.neutral, target: p.target, tags: p.tags, note: p.note,
     beta: d.beta, betaMode: d.betaMode, betaFloor: p.betaFloor, alphaDefault: p.alpha, alphaRange: p.alphaRange,
     activeChannels: d.active, maxAbsR: d.maxAbsR, deltaT: j.dt.deltaT, deltaTNorm: j.dt.normBefore, deltaTCosine: j.dt.cosine,
-    betaCurve: d.betaCurve, galleryAlphas: alphas,
-    scoreCurve: alphas.map((alpha, i) => ({ alpha, score: scoreSum[i] / k })),
-    pixelCurve: alphas.map((alpha, i) => ({ alpha, ...pixels[i] })),
-    files: byExt, inputsSha256: j.inputs,
-    channels: d.channels.map((c) => ({ channel: c.channel, layerIndex: c.layerIndex, channelInLayer: c.channelInLayer, r: c.r, deltaS: c.deltaS })),
-    gallery,
+    betaCurve: d.betaCurve, galleryAlphas: alphas, scoreCurve: gallery.scoreCurve, pixelCurve: gallery.pixelCurve,
+    files, inputsSha256: j.inputs, channels: d.channels, gallery: gallery.items,
   });
 }

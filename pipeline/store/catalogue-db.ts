@@ -66,6 +66,16 @@ export type BetaCurve = { beta: number; active: number }[];
 export type ScoreCurve = { alpha: number; score: number }[];
 /** Mean pixel statistics along the α row, measured in [0, 1]. */
 export type PixelCurve = { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+/** One gallery tile: sample row × α column. */
+export interface GalleryItem {
+  sampleSeed: number;
+  alpha: number;
+  row: number;
+  col: number;
+  path: string;
+  width: number;
+  height: number;
+}
 export interface ActiveChannelRow {
   channel: number;
   layerIndex: number;
@@ -99,7 +109,7 @@ export interface DirectionRecord {
   files: Record<string, string>;
   inputsSha256: string;
   channels: ActiveChannelRow[];
-  gallery: { sampleSeed: number; alpha: number; row: number; col: number; path: string; width: number; height: number }[];
+  gallery: GalleryItem[];
 }
 
 export class CatalogueDb {

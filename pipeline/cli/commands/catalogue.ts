@@ -1,12 +1,14 @@
 import { join, resolve } from 'node:path';
 import { runCatalogue } from '../../stages/catalogue.ts';
+import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, int, parseIntList, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { progressPrinter } from '../progress.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
 
-export const GALLERY_SEEDS = '1000-1003';
+const SEEDS = GALLERY_DEFAULTS.seeds;
+const DEFAULT_SEEDS = `${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}`;
 
 export default defineCommand({
   path: ['catalogue'],
@@ -22,8 +24,8 @@ not recomputed; directions no longer in the prompt file are removed.
   --prompts FILE        a prompt catalogue (e.g. data/prompts/colour-world.json)
   --out DIR             catalogue folder (default data/build/catalogue)
   --models-dir DIR      where the build's bundles are (default models)
-  --gallery-seeds LIST  sample seeds of the gallery rows (default ${GALLERY_SEEDS})
-  --columns N           α values per gallery row (default 9)
+  --gallery-seeds LIST  sample seeds of the gallery rows (default ${DEFAULT_SEEDS})
+  --columns N           α values per gallery row (default ${GALLERY_DEFAULTS.columns})
   --text-cache FILE     text-embedding cache (default ${DEFAULT_TEXT_CACHE}); --no-cache disables
   --force               recompute every direction
   --quiet               no progress output
@@ -48,8 +50,8 @@ ${runtimeOptionHelp}`,
       promptsFile: resolve(io.cwd, requireStr(values, 'prompts')),
       outDir: resolve(io.cwd, str(values, 'out') ?? join('data', 'build', 'catalogue')),
       modelsDir: resolve(io.cwd, str(values, 'models-dir') ?? 'models'),
-      gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? GALLERY_SEEDS, '--gallery-seeds'),
-      galleryColumns: int(values, 'columns', 9, [2, 64]),
+      gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? DEFAULT_SEEDS, '--gallery-seeds'),
+      galleryColumns: int(values, 'columns', GALLERY_DEFAULTS.columns, [2, 64]),
       textCachePath: flag(values, 'no-cache') ? undefined : resolve(io.cwd, str(values, 'text-cache') ?? DEFAULT_TEXT_CACHE),
       runtime: runtimeOptions(values),
       force: flag(values, 'force'),

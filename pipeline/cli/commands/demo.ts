@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSite } from '../../site/build-site.ts';
 import { runCatalogue } from '../../stages/catalogue.ts';
+import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { RELEVANCE_DEFAULTS } from '../../stages/relevance-plan.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
-import { flag, parseIntList, str } from '../args.ts';
+import { flag, str } from '../args.ts';
 import { type CliIO, defineCommand } from '../command.ts';
 import { formatDuration, progressPrinter } from '../progress.ts';
-import { GALLERY_SEEDS } from './catalogue.ts';
 import modelsBuild from './models-build.ts';
 import siteServe from './site-serve.ts';
 
@@ -82,8 +82,8 @@ builds the website and serves it on localhost. Re-running skips finished work.
           promptsFile: join(io.cwd, 'data', 'prompts', b.prompts),
           outDir: catalogueDir,
           modelsDir: models,
-          gallerySeeds: parseIntList(GALLERY_SEEDS, 'gallery seeds'),
-          galleryColumns: 9,
+          gallerySeeds: GALLERY_DEFAULTS.seeds,
+          galleryColumns: GALLERY_DEFAULTS.columns,
           textCachePath: join(io.cwd, DEFAULT_TEXT_CACHE),
           runtime: {},
           onProgress: printer2.onProgress,

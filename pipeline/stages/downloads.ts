@@ -1,0 +1,55 @@
+/**
+ * The downloads stage: the files a catalogue publishes beside its pages — per direction its
+ * .safetensors/.npz/.json, per build relevance.arrow, fs3.npy and the gallery samples' codes, and
+ * the browser-sized model files the live page runs. All files are written atomically and copied
+ * only when their bytes changed.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { type Direction, splitByLayer } from '../store/direction-files.ts';
+import { writeDirectionFiles } from '../store/direction-write.ts';
+import { encodeNpy } from '../store/npy.ts';
+
+/** Browsers get a model file for live edits only up to these sizes (bytes). */
+export const LIVE_LIMITS = Object.freeze({ synthesis: 32 * 2 ** 20, text: 64 * 2 ** 20, tokenizer: Number.POSITIVE_INFINITY });
+export type LiveAssetKey = keyof typeof LIVE_LIMITS;
+
+function copyIfChanged(src: string, dst: string): void {
+  if (existsSync(dst) && statSync(dst).size === statSync(src).size && readFileSync(dst).equals(readFileSync(src))) return;
+  writeFileAtomic(dst, readFileSync(src));
+}
+
+export interface LiveAssetSource {
+  key: LiveAssetKey;
+  /** The bundle's file, and the model it belongs to. */
+  path: string;
+  modelId: string;
+}
+
+/** Copy a model's live files into `<assets>/models/<id>/` when they fit LIVE_LIMITS (key → catalogue-relative path). */
+export function publishLiveAssets(assetsDir: string, sources: readonly LiveAssetSource[], relative: (p: string) => string): Record<string, string> {
+  const assets: Record<string, string> = {};
+  for (const s of sources) {
+    if (statSync(s.path).size > LIVE_LIMITS[s.key]) continue;
+    const dst = join(assetsDir, 'models', s.modelId, s.key === 'tokenizer' ? 'tokenizer.json' : `${s.key}.onnx`);
+    copyIfChanged(s.path, dst);
+    assets[s.key] = relative(dst);
+  }
+  return assets;
+}
+
+/** A build's downloads: relevance.arrow and fs3.npy as built, and the gallery samples' codes s [K, C_total]. */
+export function publishBuildFiles(buildAssetsDir: string, buildDir: string, samples: { codes: Float32Array; count: number; total: number }, relative: (p: string) => string): { relevance: string; fs3: string; samples: string } {
+  const out = { relevance: join(buildAssetsDir, 'relevance.arrow'), fs3: join(buildAssetsDir, 'fs3.npy'), samples: join(buildAssetsDir, 'samples.npy') };
+  copyIfChanged(join(buildDir, 'relevance.arrow'), out.relevance);
+  copyIfChanged(join(buildDir, 'fs3.npy'), out.fs3);
+  writeFileAtomic(out.samples, encodeNpy({ dtype: 'float32', shape: [samples.count, samples.total], data: samples.codes }));
+  return { relevance: relative(out.relevance), fs3: relative(out.fs3), samples: relative(out.samples) };
+}
+
+/** A direction's three downloads, by extension → catalogue-relative path. */
+export function publishDirectionFiles(dir: string, stem: string, deltaS: Float32Array, layers: readonly { name: string; channels: number }[], metadata: Direction['metadata'], relative: (p: string) => string): Record<string, string> {
+  const files = writeDirectionFiles(dir, stem, { layers: splitByLayer(deltaS, layers), metadata });
+  return Object.fromEntries(files.map((f) => [f.split('.').pop()!, relative(f)]));
+}
