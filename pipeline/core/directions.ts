@@ -4,6 +4,7 @@
  *   r_c = Δi_c · Δt;  r_c := 0 where |r_c| < β;  r := r / max|r|;  Δs_c = r_c σ_c
  * The paper's Eq. 7 omits the σ scaling; the reference applies it, and so do we.
  */
+import { fail } from './errors.ts';
 import { dot, norm, normalizeInto } from './vec.ts';
 
 /** t(p) from the K template embeddings of one prompt, laid out [K, D]. */
@@ -94,4 +95,79 @@ export function autoBeta(r: ArrayLike<number>, floor = 20): number {
 /** Active channels as a function of β: the curve stored with each direction. */
 export function betaCurve(r: ArrayLike<number>, betas: readonly number[]): number[] {
   return betas.map((b) => activeCount(r, b));
+}
+
+/** β values at which the active-channel curve is stored: 0.00, 0.01, …, 0.50. */
+export const BETA_CURVE_GRID: readonly number[] = Array.from({ length: 51 }, (_, i) => i / 100);
+
+export function checkBeta(beta: number): void {
+  if (!(beta >= 0 && beta <= 1)) fail('E_INPUT', `β must be in [0, 1], got ${beta}`, 'the reference uses 0.08–0.30');
+}
+
+/**
+ * What Δs needs of a build: the rows of its relevance table (channels of its channel set) and
+ * the generator's number of style channels. relevance.arrow as read by store/relevance-arrow.ts
+ * is one, in Node and in the browser.
+ */
+export interface BuildRelevance {
+  /** C_total: the length of s and of Δs. */
+  total: number;
+  dim: number;
+  rows: number;
+  channel: ArrayLike<number>;
+  layerIndex: ArrayLike<number>;
+  channelInLayer: ArrayLike<number>;
+  /** σ_c of each row's channel. */
+  sigma: ArrayLike<number>;
+  /** Δi rows [rows, dim]: the fs3 matrix. */
+  direction: ArrayLike<number>;
+}
+
+/** A channel of a direction with |r_c| ≥ β. */
+export interface ActiveChannel {
+  channel: number;
+  layerIndex: number;
+  channelInLayer: number;
+  r: number;
+  deltaS: number;
+}
+
+export interface BuildDirection {
+  beta: number;
+  betaMode: 'auto' | 'fixed';
+  active: number;
+  maxAbsR: number;
+  /** Δs over all style channels [C_total] (zeros outside the channel set and below β). */
+  deltaS: Float32Array;
+  betaCurve: { beta: number; active: number }[];
+  /** Active channels, largest |Δs| first. */
+  channels: ActiveChannel[];
+}
+
+/** Δs for a text direction Δt on a build: r = fs3·Δt, β fixed or auto-β, Δs_c = r_c/max|r|·σ_c, zero elsewhere. */
+export function directionFromBuild(rel: BuildRelevance, deltaT: Float32Array, beta: number | 'auto', betaFloor = 20): BuildDirection {
+  if (deltaT.length !== rel.dim) fail('E_SHAPE', `Δt has ${deltaT.length} values, the build's embeddings have ${rel.dim}`);
+  const r = relevanceScores(rel.direction, deltaT);
+  const chosen = beta === 'auto' ? autoBeta(r, betaFloor) : beta;
+  checkBeta(chosen);
+  const sd = styleDirection(r, rel.sigma, chosen);
+  const deltaS = new Float32Array(rel.total);
+  const channels: ActiveChannel[] = [];
+  for (let i = 0; i < rel.rows; i++) {
+    deltaS[rel.channel[i]] = sd.deltaS[i];
+    if (Math.abs(r[i]) >= chosen && sd.active > 0) {
+      channels.push({ channel: rel.channel[i], layerIndex: rel.layerIndex[i], channelInLayer: rel.channelInLayer[i], r: r[i], deltaS: sd.deltaS[i] });
+    }
+  }
+  channels.sort((a, b) => Math.abs(b.deltaS) - Math.abs(a.deltaS) || a.channel - b.channel);
+  const counts = betaCurve(r, BETA_CURVE_GRID);
+  return {
+    beta: chosen,
+    betaMode: beta === 'auto' ? 'auto' : 'fixed',
+    active: sd.active,
+    maxAbsR: sd.maxAbsR,
+    deltaS,
+    betaCurve: BETA_CURVE_GRID.map((b, i) => ({ beta: b, active: counts[i] })),
+    channels,
+  };
 }

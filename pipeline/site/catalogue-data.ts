@@ -7,7 +7,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
-import { type ActiveChannelRow, type BetaCurve, CatalogueDb, type PixelCurve, type ScoreCurve } from '../store/catalogue-db.ts';
+import { CatalogueDb, type ChannelRow, type DirectionRow, type LayerRow } from '../store/catalogue-db.ts';
 
 /** What may become one segment of a site path (the prompt files' slug rule). */
 export const SAFE_SEGMENT = /^[a-z0-9-]+$/;
@@ -25,25 +25,8 @@ export interface SiteModel {
   liveAssets: Record<string, string>;
 }
 
-export interface SiteLayer {
+export interface SiteLayer extends LayerRow {
   index: number;
-  name: string;
-  kind: string;
-  resolution: number;
-  channels: number;
-  wIndex: number;
-  offset: number;
-}
-
-export interface SiteChannel {
-  channel: number;
-  layerIndex: number;
-  channelInLayer: number;
-  mu: number;
-  sigma: number;
-  effect: number;
-  consistency: number;
-  degenerate: number;
 }
 
 export interface SiteBuild {
@@ -61,34 +44,12 @@ export interface SiteBuild {
   files: { relevance: string; fs3: string };
   samplesFile: string;
   layers: SiteLayer[];
-  channels: SiteChannel[];
+  channels: ChannelRow[];
   updatedAt: string;
 }
 
-export interface SiteDirection {
-  buildId: string;
-  slug: string;
-  promptSet: string;
-  neutral: string;
-  target: string;
-  tags: string[];
-  note: string | null;
-  beta: number;
-  betaMode: string;
-  betaFloor: number;
-  alphaDefault: number;
-  alphaRange: [number, number];
-  activeChannels: number;
-  maxAbsR: number;
-  deltaTNorm: number;
-  deltaTCosine: number;
-  betaCurve: BetaCurve;
-  galleryAlphas: number[];
-  scoreCurve: ScoreCurve;
-  pixelCurve: PixelCurve;
+export interface SiteDirection extends DirectionRow {
   files: { safetensors: string; npz: string; json: string };
-  /** Active channels, largest |Δs| first. */
-  channels: ActiveChannelRow[];
   /** gallery[row][col]: sample row × α column. */
   gallery: { sampleSeed: number; alpha: number; path: string; width: number; height: number }[][];
 }
@@ -197,7 +158,7 @@ export function readSiteCatalogue(dir: string): SiteCatalogue {
       return {
         buildId, slug, promptSet: String(d.prompt_set), neutral: String(d.neutral), target: String(d.target),
         tags: json<string[]>(String(d.tags), `tags of ${what}`).map(String), note: d.note == null ? null : String(d.note),
-        beta: Number(d.beta), betaMode: String(d.beta_mode), betaFloor: Number(d.beta_floor), alphaDefault: Number(d.alpha_default),
+        beta: Number(d.beta), betaMode: d.beta_mode === 'auto' ? 'auto' : 'fixed', betaFloor: Number(d.beta_floor), alphaDefault: Number(d.alpha_default),
         alphaRange: [Number(d.alpha_min), Number(d.alpha_max)], activeChannels: Number(d.active_channels), maxAbsR: Number(d.max_abs_r),
         deltaTNorm: Number(d.delta_t_norm), deltaTCosine: Number(d.delta_t_cosine),
         betaCurve: json(String(d.beta_curve), `beta_curve of ${what}`), galleryAlphas: json(String(d.gallery_alphas), `gallery_alphas of ${what}`),

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { BuildRelevance } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
 import type { StyleLayout } from '../core/styles.ts';
 import { readBundle, sha256Hex } from '../models/bundle.ts';
@@ -21,6 +22,8 @@ export interface FinishedBuild {
   layout: StyleLayout;
   dim: number;
   table: RelevanceTable;
+  /** What Δs needs (core/directions.ts directionFromBuild), σ as build.sqlite holds it. */
+  relevance: BuildRelevance;
   /** μ, σ of every style channel (all layers), float64 as stored. */
   mu: Float64Array;
   sigma: Float64Array;
@@ -43,7 +46,8 @@ export function openBuild(dirArg: string): FinishedBuild {
     const bytes = readFileSync(arrowPath);
     const table = readRelevanceArrow(bytes);
     if (table.dim !== dim) fail('E_STORE', `${arrowPath}: direction size ${table.dim}, the build says ${dim}`);
-    return { id: basename(dir), dir, config, layout, dim, table, mu, sigma, relevanceSha256: sha256Hex(bytes), meta: db.allMeta(), timings: db.timings() };
+    const relevance: BuildRelevance = { ...table, total: layout.total, sigma: Float64Array.from(table.channel, (c) => sigma[c]) };
+    return { id: basename(dir), dir, config, layout, dim, table, relevance, mu, sigma, relevanceSha256: sha256Hex(bytes), meta: db.allMeta(), timings: db.timings() };
   } finally {
     db.close();
   }

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
+import { directionFromBuild } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
 import { bundlePath } from '../models/bundle.ts';
 import { Encoder } from '../models/encoder.ts';
@@ -18,7 +19,6 @@ import { type ResolvedPrompt, loadPrompts, resolvePrompt } from '../store/prompt
 import { TextCache } from '../store/text-cache.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
-import { directionFromBuild } from './directions.ts';
 import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
 import { galleryAlphas, renderGallery } from './galleries.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
@@ -164,7 +164,7 @@ interface DirectionJob {
 
 async function putDirection(db: CatalogueDb, j: DirectionJob): Promise<void> {
   const { build, gen, p, alphas } = j;
-  const d = directionFromBuild(build, j.dt.deltaT, p.beta, p.betaFloor);
+  const d = directionFromBuild(build.relevance, j.dt.deltaT, p.beta, p.betaFloor);
   const gallery = await renderGallery({
     gen, session: j.session, base: j.base, seeds: j.seeds, deltaS: d.deltaS, alphas, tTarget: j.dt.tTarget,
     dir: join(j.assets, 'gallery', build.id, p.id), relative: j.rel,
@@ -176,7 +176,7 @@ async function putDirection(db: CatalogueDb, j: DirectionJob): Promise<void> {
     buildId: build.id, toolVersion: TOOL_VERSION,
   }, j.rel);
   db.putDirection({
-    buildId: build.id, slug: p.id, promptSet: j.promptSet, neutral: p.neutral, target: p.target, tags: p.tags, note: p.note,
+    buildId: build.id, slug: p.id, promptSet: j.promptSet, neutral: p.neutral, target: p.target, tags: p.tags, note: p.note ?? null,
     beta: d.beta, betaMode: d.betaMode, betaFloor: p.betaFloor, alphaDefault: p.alpha, alphaRange: p.alphaRange,
     activeChannels: d.active, maxAbsR: d.maxAbsR, deltaT: j.dt.deltaT, deltaTNorm: j.dt.normBefore, deltaTCosine: j.dt.cosine,
     betaCurve: d.betaCurve, galleryAlphas: alphas, scoreCurve: gallery.scoreCurve, pixelCurve: gallery.pixelCurve,

@@ -4,6 +4,7 @@
  * time; the catalogue stage writes it incrementally.
  */
 import Database from 'better-sqlite3';
+import type { ActiveChannel } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
 
 export const CATALOGUE_SCHEMA_VERSION = 1;
@@ -76,22 +77,37 @@ export interface GalleryItem {
   width: number;
   height: number;
 }
-export interface ActiveChannelRow {
+/** A style layer of a build (the layers table). */
+export interface LayerRow {
+  name: string;
+  kind: string;
+  resolution: number;
+  channels: number;
+  wIndex: number;
+  offset: number;
+}
+
+/** A channel of a build's channel set with its statistics and relevance facts (the channels table). */
+export interface ChannelRow {
   channel: number;
   layerIndex: number;
   channelInLayer: number;
-  r: number;
-  deltaS: number;
+  mu: number;
+  sigma: number;
+  effect: number;
+  consistency: number;
+  degenerate: number;
 }
 
-export interface DirectionRecord {
+/** A catalogue direction as the directions table holds it; the writer and the site each add their own view of files and gallery. */
+export interface DirectionRow {
   buildId: string;
   slug: string;
   promptSet: string;
   neutral: string;
   target: string;
   tags: string[];
-  note?: string;
+  note: string | null;
   beta: number;
   betaMode: 'auto' | 'fixed';
   betaFloor: number;
@@ -99,16 +115,21 @@ export interface DirectionRecord {
   alphaRange: [number, number];
   activeChannels: number;
   maxAbsR: number;
-  deltaT: Float32Array;
   deltaTNorm: number;
   deltaTCosine: number;
   betaCurve: BetaCurve;
   galleryAlphas: number[];
   scoreCurve: ScoreCurve;
   pixelCurve: PixelCurve;
+  /** Active channels, largest |Δs| first. */
+  channels: ActiveChannel[];
+}
+
+/** What the catalogue stage writes for a direction. */
+export interface DirectionRecord extends DirectionRow {
+  deltaT: Float32Array;
   files: Record<string, string>;
   inputsSha256: string;
-  channels: ActiveChannelRow[];
   gallery: GalleryItem[];
 }
 
@@ -167,8 +188,8 @@ export class CatalogueDb {
     relevanceSha256: string;
     files: Record<string, string>;
     samplesFile: string;
-    layers: readonly { name: string; kind: string; resolution: number; channels: number; wIndex: number; offset: number }[];
-    channels: { channel: number; layerIndex: number; channelInLayer: number; mu: number; sigma: number; effect: number; consistency: number; degenerate: number }[];
+    layers: readonly LayerRow[];
+    channels: readonly ChannelRow[];
   }): void {
     this.transaction(() => {
       this.db

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directionFromBuild } from '../../pipeline/core/directions.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
 import { openBuild } from '../../pipeline/stages/build-reader.ts';
-import { directionFromBuild } from '../../pipeline/stages/directions.ts';
 import { deltaT, loadTemplates } from '../../pipeline/stages/text-directions.ts';
 import { readDirectionNpz, readDirectionSafetensors } from '../../pipeline/store/direction-files.ts';
 import { decodeNpy } from '../../pipeline/store/npy.ts';
@@ -229,14 +229,14 @@ describe('the catalogue site', () => {
     const liveDt = JSON.parse((await page.getAttribute('#live-result', 'data-delta-t'))!) as number[];
     const dtDiff = Math.max(...liveDt.map((v, i) => Math.abs(v - dt.deltaT[i])));
     expect(dtDiff).toBeLessThanOrEqual(c.dt);
-    const auto = directionFromBuild(build, dt.deltaT, 'auto', c.floor);
+    const auto = directionFromBuild(build.relevance, dt.deltaT, 'auto', c.floor);
     expect(Number(await page.getAttribute('#live-result', 'data-beta'))).toBe(auto.beta);
 
     for (const beta of [auto.beta, 0.12]) {
       await page.locator('#live-beta').fill(String(beta));
       await expect.poll(() => page.getAttribute('#live-result', 'data-beta')).toBe(String(beta));
       const live = JSON.parse(new TextDecoder().decode(await download(page, '#live-download')));
-      const want = directionFromBuild(build, dt.deltaT, beta);
+      const want = directionFromBuild(build.relevance, dt.deltaT, beta);
       expect(live.format).toBe('styleatlas-direction/1');
       expect([live.beta, live.buildId, live.activeChannels]).toEqual([beta, c.build, want.active]);
       const got = new Float32Array(want.deltaS.length);

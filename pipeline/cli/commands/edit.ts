@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
+import { directionFromBuild } from '../../core/directions.ts';
 import { fail } from '../../core/errors.ts';
 import { tileGrid, toRGB8 } from '../../core/image.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
 import { asWs, readCodesFile } from '../../models/latent-codes.ts';
 import { bundleForBuild, openBuild } from '../../stages/build-reader.ts';
-import { directionFromBuild } from '../../stages/directions.ts';
 import { editCodes, renderCodes } from '../../stages/edits.ts';
 import { deltaT, loadTemplates } from '../../stages/text-directions.ts';
 import { writeRGB } from '../../store/images.ts';
@@ -68,7 +68,7 @@ ${runtimeOptionHelp}`,
     const cache = flag(values, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, DEFAULT_TEXT_CACHE));
     try {
       const dt = await deltaT(enc, requireStr(values, 'neutral'), requireStr(values, 'target'), { templates: loadTemplates(), cache });
-      const d = directionFromBuild(build, dt.deltaT, beta, betaFloor);
+      const d = directionFromBuild(build.relevance, dt.deltaT, beta, betaFloor);
       const codesPath = str(values, 'codes');
       const base = codesPath
         ? await codesFromFile(gen, resolve(io.cwd, codesPath))

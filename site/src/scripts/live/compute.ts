@@ -1,7 +1,7 @@
 /**
  * The live direction, computed in the browser with the pipeline's own code: the CLIP tokenizer
  * (pipeline/text), t(p) and Δt (pipeline/core/directions.ts), the relevance table reader
- * (pipeline/store/relevance-arrow.ts), Δs by directionFromBuild (pipeline/stages/directions.ts)
+ * (pipeline/store/relevance-arrow.ts), Δs by directionFromBuild (pipeline/core/directions.ts)
  * and the .json download by directionJson. Only the text tower runs on onnxruntime-web.
  *
  * One difference from the pipeline remains: directionFromBuild scales by the build's float64 σ
@@ -9,11 +9,8 @@
  * float32 either way, so the two agree to about one float32 rounding (relative ≤ 2.4e-7).
  */
 import TEMPLATES_JSON from '../../../../data/clip/imagenet-templates-79.json';
-import type { TextDirection } from '../../../../pipeline/core/directions.ts';
+import { type BuildDirection, type BuildRelevance, type TextDirection, directionFromBuild } from '../../../../pipeline/core/directions.ts';
 import { fail } from '../../../../pipeline/core/errors.ts';
-import type { StyleLayout } from '../../../../pipeline/core/styles.ts';
-import type { FinishedBuild } from '../../../../pipeline/stages/build-reader.ts';
-import { type BuildDirection, directionFromBuild } from '../../../../pipeline/stages/directions.ts';
 import { directionJson, splitByLayer } from '../../../../pipeline/store/direction-files.ts';
 import { readRelevanceArrow } from '../../../../pipeline/store/relevance-arrow.ts';
 import { type TextTower, checkPromptPair, checkedTextDirection, embedPrompts } from '../../../../pipeline/text/templates.ts';
@@ -58,24 +55,20 @@ export class LiveText {
 
 /** The build's relevance table as directionFromBuild reads it: Δi rows, channel index and σ. */
 export class LiveRelevance {
-  private constructor(readonly build: LiveBuild, private readonly finished: Pick<FinishedBuild, 'dim' | 'table' | 'sigma' | 'layout'>) {}
+  private constructor(readonly build: LiveBuild, private readonly relevance: BuildRelevance) {}
 
   static async open(build: LiveBuild): Promise<LiveRelevance> {
     const table = readRelevanceArrow(await fetchBytes(build.relevanceUrl));
     if (table.dim !== build.dim) fail('E_STORE', `relevance.arrow has D = ${table.dim}, the build says ${build.dim}`);
-    const sigma = new Float64Array(build.total);
-    for (let i = 0; i < table.rows; i++) sigma[table.channel[i]] = table.sigma[i];
-    const layout: StyleLayout = { total: build.total, layers: build.layers };
-    return new LiveRelevance(build, { dim: table.dim, table, sigma, layout });
+    return new LiveRelevance(build, { ...table, total: build.total });
   }
 
   get channels(): number {
-    return this.finished.table.rows;
+    return this.relevance.rows;
   }
 
   direction(deltaT: Float32Array, beta: number | 'auto'): BuildDirection {
-    // directionFromBuild reads only dim, table, sigma and layout.total of a finished build.
-    return directionFromBuild(this.finished as FinishedBuild, deltaT, beta, this.build.betaFloor);
+    return directionFromBuild(this.relevance, deltaT, beta, this.build.betaFloor);
   }
 }
 

@@ -4,8 +4,7 @@
  * only ever written with textContent; the numbers the e2e test compares are left on #live-result.
  */
 import { isStyleAtlasError } from '../../../../pipeline/core/errors.ts';
-import type { TextDirection } from '../../../../pipeline/core/directions.ts';
-import type { BuildDirection } from '../../../../pipeline/stages/directions.ts';
+import type { BuildDirection, TextDirection } from '../../../../pipeline/core/directions.ts';
 import { LiveRelevance, LiveText, liveDirectionJson } from './compute.ts';
 import type { LiveBuild, LiveConfig } from './config.ts';
 import { LiveRenderer } from './render.ts';
