@@ -1,11 +1,13 @@
 /**
  * Reading and writing bundle folders: manifest.json plus files with sha256 sums.
- * Loading checks, in order: the folder, the manifest (schema), each file's presence and sha256.
+ * Loading checks, in order: the folder, the manifest (schema), each file's presence and sha256,
+ * and reads each ONNX graph's inputs and outputs (models/contract.ts checks them).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
+import { type GraphSignature, graphSignature } from '../onnx/signature.ts';
 import { writeDirAtomic } from '../store/atomic.ts';
 import { type EncoderManifest, type FileRef, type GeneratorManifest, type Manifest, parseManifest } from './manifest.ts';
 
@@ -43,10 +45,15 @@ export function readBundle(dirArg: string): Bundle {
   return { dir, manifest, manifestSha256: sha256Hex(text) };
 }
 
-/** Every file named by the manifest exists with its recorded size and sha256. */
-export function verifyBundleFiles(b: Bundle): void {
-  const refs: FileRef[] = Object.values(b.manifest.files).flatMap((v) => (Array.isArray(v) ? v : [v]));
-  for (const ref of refs) {
+/** A bundle whose files were verified, with the inputs and outputs of each ONNX graph by file key. */
+export interface LoadedBundle<M extends Manifest = Manifest> extends Bundle<M> {
+  graphs: Readonly<Record<string, GraphSignature>>;
+}
+
+/** Every file named by the manifest exists with its recorded size and sha256; returns the signature of each .onnx file, by its key in `files`. */
+export function verifyBundleFiles(b: Bundle): Record<string, GraphSignature> {
+  const graphs: Record<string, GraphSignature> = {};
+  for (const [key, ref] of Object.entries(b.manifest.files) as [string, FileRef][]) {
     const p = join(b.dir, ref.path);
     if (!existsSync(p)) fail('E_MISSING', `${b.manifest.id}: file ${ref.path} is missing from ${b.dir}`, BUILD_HINT(b.dir));
     const bytes = readFileSync(p);
@@ -57,25 +64,25 @@ export function verifyBundleFiles(b: Bundle): void {
         'the file is corrupt or was changed; rebuild or re-import the bundle',
       );
     }
+    if (ref.path.endsWith('.onnx')) graphs[key] = graphSignature(bytes, `${b.manifest.id}: ${ref.path}`);
   }
+  return graphs;
 }
 
 export function bundlePath(b: Bundle, ref: FileRef): string {
   return join(b.dir, ref.path);
 }
 
-export function loadGeneratorBundle(dir: string): Bundle<GeneratorManifest> {
+export function loadGeneratorBundle(dir: string): LoadedBundle<GeneratorManifest> {
   const b = readBundle(dir);
   if (b.manifest.kind !== 'generator') fail('E_MANIFEST', `${dir}: key "kind": expected "generator", found "${b.manifest.kind}"`);
-  verifyBundleFiles(b);
-  return b as Bundle<GeneratorManifest>;
+  return { ...(b as Bundle<GeneratorManifest>), graphs: verifyBundleFiles(b) };
 }
 
-export function loadEncoderBundle(dir: string): Bundle<EncoderManifest> {
+export function loadEncoderBundle(dir: string): LoadedBundle<EncoderManifest> {
   const b = readBundle(dir);
   if (b.manifest.kind !== 'encoder') fail('E_MANIFEST', `${dir}: key "kind": expected "encoder", found "${b.manifest.kind}"`);
-  verifyBundleFiles(b);
-  return b as Bundle<EncoderManifest>;
+  return { ...(b as Bundle<EncoderManifest>), graphs: verifyBundleFiles(b) };
 }
 
 /** Write a bundle folder atomically: files first, manifest last, then move into place. */

@@ -6,15 +6,9 @@ import { readFileSync } from 'node:fs';
 import { fail } from '../core/errors.ts';
 import { type ClipTokenizer, createTokenizer } from '../text/tokenizer.ts';
 import { type Bundle, bundlePath, loadEncoderBundle } from './bundle.ts';
+import { checkEncoderGraphs } from './contract.ts';
 import type { EncoderManifest } from './manifest.ts';
-import { ModelSession, type RuntimeOptions, type ValueInfo, float32, int64 } from './runtime.ts';
-
-function expectValue(m: EncoderManifest, file: string, list: readonly ValueInfo[], side: string, name: string, shape: readonly (number | string)[], why: string): void {
-  const v = list.find((x) => x.name === name);
-  if (!v) fail('E_MANIFEST', `${m.id}: ${file} has no ${side} ${name}; its ${side}s are ${list.map((x) => x.name).join(', ')}`);
-  const ok = v.shape.length === shape.length && shape.every((d, i) => typeof d === 'string' || v.shape[i] === d);
-  if (!ok) fail('E_MANIFEST', `${m.id}: ${why} expects ${file} ${side} ${name} of shape [${shape.join(', ')}], the graph has [${v.shape.join(', ')}]`);
-}
+import { ModelSession, type RuntimeOptions, float32, int64 } from './runtime.ts';
 
 export class Encoder {
   private constructor(
@@ -36,24 +30,17 @@ export class Encoder {
   static async open(dir: string, opts: RuntimeOptions & { parts?: readonly ('visual' | 'text')[] } = {}): Promise<Encoder> {
     const bundle = loadEncoderBundle(dir);
     const m = bundle.manifest;
-    const a = m.architecture;
     const tokenizer = createTokenizer(readFileSync(bundlePath(bundle, m.files.tokenizer), 'utf8'));
     if (tokenizer.vocabSize !== m.tokenizer.vocabSize || tokenizer.eot !== m.tokenizer.eot || tokenizer.sot !== m.tokenizer.sot) {
       fail('E_MANIFEST', `${m.id}: key "tokenizer": expected vocabSize/sot/eot ${m.tokenizer.vocabSize}/${m.tokenizer.sot}/${m.tokenizer.eot} (manifest), tokenizer.json has ${tokenizer.vocabSize}/${tokenizer.sot}/${tokenizer.eot}`);
     }
+    // Both towers are checked, whichever gets a session: the relevance and gallery models embed visual.onnx.
+    checkEncoderGraphs(m, bundle.graphs);
     const parts = opts.parts ?? ['visual', 'text'];
     let visual: ModelSession | undefined;
     let text: ModelSession | undefined;
-    if (parts.includes('visual')) {
-      visual = await ModelSession.open(bundlePath(bundle, m.files.visual), `${m.id}/visual.onnx`, opts);
-      expectValue(m, 'visual.onnx', visual.inputs, 'input', 'pixel_values', ['batch', 3, a.imageSize, a.imageSize], 'architecture.imageSize');
-      expectValue(m, 'visual.onnx', visual.outputs, 'output', 'image_embeds', ['batch', a.embedDim], 'architecture.embedDim');
-    }
-    if (parts.includes('text')) {
-      text = await ModelSession.open(bundlePath(bundle, m.files.text), `${m.id}/text.onnx`, opts);
-      expectValue(m, 'text.onnx', text.inputs, 'input', 'input_ids', ['batch', a.contextLength], 'architecture.contextLength');
-      expectValue(m, 'text.onnx', text.outputs, 'output', 'text_embeds', ['batch', a.embedDim], 'architecture.embedDim');
-    }
+    if (parts.includes('visual')) visual = await ModelSession.open(bundlePath(bundle, m.files.visual), `${m.id}/visual.onnx`, opts);
+    if (parts.includes('text')) text = await ModelSession.open(bundlePath(bundle, m.files.text), `${m.id}/text.onnx`, opts);
     return new Encoder(bundle, tokenizer, visual, text);
   }
 

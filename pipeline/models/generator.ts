@@ -11,8 +11,9 @@ import { type StyleGAN2Arch, styleLayers } from '../onnx/stylegan2/arch.ts';
 import { styleInputName } from '../onnx/stylegan2/graphs.ts';
 import { decodeNpy } from '../store/npy.ts';
 import { type Bundle, bundlePath, loadGeneratorBundle } from './bundle.ts';
+import { checkGeneratorGraphs } from './contract.ts';
 import type { GeneratorManifest } from './manifest.ts';
-import { ModelSession, type RuntimeOptions, type ValueInfo, float32 } from './runtime.ts';
+import { ModelSession, type RuntimeOptions, float32 } from './runtime.ts';
 
 export function archOf(m: GeneratorManifest): StyleGAN2Arch {
   const a = m.architecture;
@@ -38,24 +39,6 @@ export function checkLayerTable(m: GeneratorManifest): void {
   });
 }
 
-function checkValue(
-  m: GeneratorManifest,
-  file: string,
-  list: readonly ValueInfo[],
-  side: 'input' | 'output',
-  name: string,
-  shape: readonly (number | string)[],
-  why: string,
-): void {
-  const v = list.find((x) => x.name === name);
-  if (!v) fail('E_MANIFEST', `${m.id}: ${file} has no ${side} ${name} (${why}); its ${side}s are ${list.map((x) => x.name).join(', ')}`);
-  const fixed = (d: number | string) => (typeof d === 'number' && d > 0 ? d : '?');
-  const ok = v.shape.length === shape.length && shape.every((d, i) => typeof d === 'string' || fixed(v.shape[i]) === d);
-  if (!ok) {
-    fail('E_MANIFEST', `${m.id}: ${why} expects ${file} ${side} ${name} of shape [${shape.join(', ')}], the graph has [${v.shape.join(', ')}]`);
-  }
-}
-
 export class Generator {
   readonly layout: StyleLayout;
   readonly arch: StyleGAN2Arch;
@@ -79,6 +62,7 @@ export class Generator {
     const bundle = loadGeneratorBundle(dir);
     const m = bundle.manifest;
     checkLayerTable(m);
+    checkGeneratorGraphs(m, bundle.graphs);
     const a = m.architecture;
     const wAvgNpy = decodeNpy(readFileSync(bundlePath(bundle, m.files.wAvg)), `${m.id} w_avg.npy`);
     if (wAvgNpy.dtype !== 'float32' || wAvgNpy.data.length !== a.wDim) {
@@ -89,15 +73,6 @@ export class Generator {
       ModelSession.open(bundlePath(bundle, m.files.styles), `${m.id}/styles.onnx`, opts),
       ModelSession.open(bundlePath(bundle, m.files.synthesis), `${m.id}/synthesis.onnx`, opts),
     ]);
-    checkValue(m, 'mapping.onnx', mapping.inputs, 'input', 'z', ['batch', a.zDim], 'architecture.zDim');
-    checkValue(m, 'mapping.onnx', mapping.outputs, 'output', 'w', ['batch', a.wDim], 'architecture.wDim');
-    checkValue(m, 'styles.onnx', styles.inputs, 'input', 'ws', ['batch', a.numWs, a.wDim], 'architecture.numWs/wDim');
-    for (const [i, l] of m.layers.entries()) {
-      const why = `layers.${i} (${l.name}, ${l.channels} channels)`;
-      checkValue(m, 'styles.onnx', styles.outputs, 'output', styleInputName(l.name), ['batch', l.channels], why);
-      checkValue(m, 'synthesis.onnx', synthesis.inputs, 'input', styleInputName(l.name), ['batch', l.channels], why);
-    }
-    checkValue(m, 'synthesis.onnx', synthesis.outputs, 'output', 'image', ['batch', 3, a.resolution, a.resolution], 'architecture.resolution');
     return new Generator(bundle, wAvgNpy.data as Float32Array, mapping, styles, synthesis);
   }
 
