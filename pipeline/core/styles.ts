@@ -1,3 +1,6 @@
+import { fail } from './errors.ts';
+import { assertFinite } from './finite.ts';
+
 /**
  * Style codes in S-space as one flat array per batch: s [B, C_total], layers laid out in
  * manifest order. A channel's global index is its layer's offset plus its index in the layer.
@@ -34,6 +37,27 @@ export function splitStyles(flat: Float32Array, batch: number, layout: StyleLayo
     out.set(l.name, a);
   }
   return out;
+}
+
+/**
+ * The feeds of a synthesis graph (or of any graph that embeds one) for s [B, C_total]: a fresh
+ * [B, C_l] float32 tensor per layer, under the input name `inputName(layer)`. NaN/Inf is
+ * E_NUMERIC naming the layer, so a bad code never reaches the runtime. The one feed builder of
+ * the pipeline and the browser.
+ */
+export function styleFeeds(
+  s: Float32Array,
+  batch: number,
+  layout: StyleLayout,
+  inputName: (layer: string) => string,
+): Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] }> {
+  if (s.length !== batch * layout.total) fail('E_SHAPE', `styles: expected ${batch}×${layout.total} values, got ${s.length}`);
+  const feeds: Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] }> = {};
+  for (const [name, arr] of splitStyles(s, batch, layout)) {
+    assertFinite(arr, `style codes of layer ${name}`);
+    feeds[inputName(name)] = { type: 'float32', data: arr, dims: [batch, arr.length / batch] };
+  }
+  return feeds;
 }
 
 /** One [B, C_l] array per layer → s [B, C_total]. */

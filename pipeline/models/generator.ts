@@ -4,16 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { fail } from '../core/errors.ts';
-import { assertFinite } from '../core/finite.ts';
 import { latentZ } from '../core/rng.ts';
-import { type StyleLayout, broadcastWs, splitStyles, joinStyles, styleLayout, truncate } from '../core/styles.ts';
+import { type StyleLayout, broadcastWs, joinStyles, styleFeeds, styleLayout, truncate } from '../core/styles.ts';
 import { type StyleGAN2Arch, styleLayers } from '../onnx/stylegan2/arch.ts';
 import { styleInputName } from '../onnx/stylegan2/graphs.ts';
 import { decodeNpy } from '../store/npy.ts';
 import { type Bundle, bundlePath, loadGeneratorBundle } from './bundle.ts';
 import { checkGeneratorGraphs } from './contract.ts';
 import type { GeneratorManifest } from './manifest.ts';
-import { ModelSession, type RuntimeOptions, float32 } from './runtime.ts';
+import { ModelSession, type RuntimeOptions, type TensorValue, float32 } from './runtime.ts';
 
 export function archOf(m: GeneratorManifest): StyleGAN2Arch {
   const a = m.architecture;
@@ -103,15 +102,9 @@ export class Generator {
     return this.styles(broadcastWs(w, seeds.length, a.numWs), seeds.length);
   }
 
-  /** The feeds of synthesis.onnx for s [B, C_total]. */
-  synthesisFeeds(s: Float32Array, batch: number): Record<string, ReturnType<typeof float32>> {
-    if (s.length !== batch * this.layout.total) fail('E_SHAPE', `styles: expected ${batch}×${this.layout.total} values, got ${s.length}`);
-    const feeds: Record<string, ReturnType<typeof float32>> = {};
-    for (const [name, arr] of splitStyles(s, batch, this.layout)) {
-      assertFinite(arr, `style codes of layer ${name}`);
-      feeds[styleInputName(name)] = float32(arr, [batch, arr.length / batch]);
-    }
-    return feeds;
+  /** The feeds of synthesis.onnx, and of the fused models that embed it, for s [B, C_total] (core/styles.ts styleFeeds). */
+  synthesisFeeds(s: Float32Array, batch: number): Record<string, TensorValue> {
+    return styleFeeds(s, batch, this.layout, styleInputName);
   }
 
   /** s [B, C_total] → image [B, 3, H, W] in about [-1, 1]. */

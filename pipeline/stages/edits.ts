@@ -3,10 +3,8 @@
  * render+encode session, embedded) in batches.
  */
 import { fail } from '../core/errors.ts';
-import { splitStyles } from '../core/styles.ts';
 import type { Generator } from '../models/generator.ts';
-import { type InferenceRunner, type TensorValue, float32 } from '../models/runtime.ts';
-import { styleInputName } from '../onnx/stylegan2/graphs.ts';
+import type { InferenceRunner } from '../models/runtime.ts';
 
 /** [K·A, C_total], row (k, a) = base_k + alphas[a]·Δs. */
 export function editCodes(base: Float32Array, k: number, deltaS: Float32Array, alphas: readonly number[]): Float32Array {
@@ -19,12 +17,6 @@ export function editCodes(base: Float32Array, k: number, deltaS: Float32Array, a
       for (let j = 0; j < c; j++) out[row + j] = base[i * c + j] + alphas[a] * deltaS[j];
     }
   return out;
-}
-
-function feeds(gen: Generator, codes: Float32Array, n: number): Record<string, TensorValue> {
-  const f: Record<string, TensorValue> = {};
-  for (const [name, arr] of splitStyles(codes, n, gen.layout)) f[styleInputName(name)] = float32(arr, [n, arr.length / n]);
-  return f;
 }
 
 export interface RenderedEdits {
@@ -48,7 +40,7 @@ export async function renderCodes(gen: Generator, codes: Float32Array, n: number
     const m = Math.min(batch, n - first);
     const part = codes.slice(first * total, (first + m) * total);
     if (opts.session) {
-      const out = await opts.session.run(feeds(gen, part, m), ['image', 'image_embeds']);
+      const out = await opts.session.run(gen.synthesisFeeds(part, m), ['image', 'image_embeds']);
       images.set(out.image.data as Float32Array, first * 3 * res * res);
       const e = out.image_embeds.data as Float32Array;
       embeds ??= new Float32Array(n * (e.length / m));

@@ -13,10 +13,8 @@
  */
 import PQueue from 'p-queue';
 import { RelevanceAccumulator } from '../core/relevance.ts';
-import { splitStyles } from '../core/styles.ts';
 import type { Generator } from '../models/generator.ts';
-import { type InferenceRunner, type TensorValue, float32 } from '../models/runtime.ts';
-import { styleInputName } from '../onnx/stylegan2/graphs.ts';
+import type { InferenceRunner } from '../models/runtime.ts';
 import type { ChannelResultRow } from '../store/build-db.ts';
 import type { Chunk, RelevanceConfig } from './relevance-plan.ts';
 
@@ -73,14 +71,6 @@ async function* chunkBatches(ctx: ChunkContext, chunk: Chunk): AsyncGenerator<Ba
   if (batch.filled > 0) yield { ...batch, codes: batch.codes.subarray(0, batch.filled * total) };
 }
 
-function feedsOf(gen: Generator, b: Batch): Record<string, TensorValue> {
-  const feeds: Record<string, TensorValue> = {};
-  for (const [name, arr] of splitStyles(b.codes, b.filled, gen.layout)) {
-    feeds[styleInputName(name)] = float32(arr, [b.filled, arr.length / b.filled]);
-  }
-  return feeds;
-}
-
 /** Δi and the per-channel facts of one chunk. Deterministic for a given config. */
 export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<ChannelResultRow[]> {
   const accs = chunk.channels.map(() => new RelevanceAccumulator(ctx.dim));
@@ -91,7 +81,7 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
     ctx.onRenders?.(batch.filled);
   };
   for await (const batch of chunkBatches(ctx, chunk)) {
-    const feeds = feedsOf(ctx.gen, batch);
+    const feeds = ctx.gen.synthesisFeeds(batch.codes, batch.filled);
     pending.push(
       queue.add(async () => {
         const out = await ctx.session.run(feeds, ['image_embeds']);

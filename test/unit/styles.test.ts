@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { broadcastWs, joinStyles, splitStyles, styleLayout, truncate } from '../../pipeline/core/styles.ts';
+import { broadcastWs, joinStyles, splitStyles, styleFeeds, styleLayout, truncate } from '../../pipeline/core/styles.ts';
 
 const layout = styleLayout([
   { name: 'b4.conv1', kind: 'conv', resolution: 4, channels: 3, wIndex: 0 },
@@ -18,6 +18,16 @@ describe('style layout', () => {
     expect(Array.from(parts.get('b4.conv1')!)).toEqual([1, 2, 3, 6, 7, 8]);
     expect(Array.from(parts.get('b4.torgb')!)).toEqual([4, 5, 9, 10]);
     expect(Array.from(joinStyles(parts, 2, layout))).toEqual(Array.from(flat));
+  });
+
+  it('builds one float32 feed per layer under its input name, and refuses NaN naming the layer', () => {
+    const flat = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const feeds = styleFeeds(flat, 2, layout, (n) => `s_${n}`);
+    expect(Object.keys(feeds)).toEqual(['s_b4.conv1', 's_b4.torgb']);
+    expect(feeds['s_b4.torgb']).toEqual({ type: 'float32', data: Float32Array.from([4, 5, 9, 10]), dims: [2, 2] });
+    flat[8] = Number.NaN;
+    expect(() => styleFeeds(flat, 2, layout, (n) => n)).toThrow(expect.objectContaining({ code: 'E_NUMERIC', message: expect.stringMatching(/layer b4\.torgb/) }));
+    expect(() => styleFeeds(flat.subarray(1), 2, layout, (n) => n)).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
   });
 
   it('refuses a layer with the wrong size', () => {

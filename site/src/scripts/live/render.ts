@@ -4,7 +4,7 @@
  */
 import { fail } from '../../../../pipeline/core/errors.ts';
 import { toRGB8 } from '../../../../pipeline/core/image.ts';
-import { splitStyles, type StyleLayout } from '../../../../pipeline/core/styles.ts';
+import { type StyleLayout, styleFeeds } from '../../../../pipeline/core/styles.ts';
 import { decodeNpy } from '../../../../pipeline/store/npy.ts';
 import type { LiveBuild } from './config.ts';
 import { type BrowserSession, openSession } from './runtime.ts';
@@ -38,9 +38,8 @@ export class LiveRenderer {
     const codes = this.samples.slice(k * total, (k + 1) * total); // s [1, C_total]
     if (deltaS) for (let c = 0; c < total; c++) codes[c] += alpha * deltaS[c];
     const layout: StyleLayout = { total, layers: this.build.layers };
-    const feeds: Parameters<BrowserSession['run']>[0] = {};
     const inputOf = new Map(this.build.layers.map((l) => [l.name, l.input]));
-    for (const [name, arr] of splitStyles(codes, 1, layout)) feeds[inputOf.get(name)!] = { type: 'float32', data: arr, dims: [1, arr.length] };
+    const feeds = styleFeeds(codes, 1, layout, (name) => inputOf.get(name)!);
     const { image } = await this.session.run(feeds); // [1, 3, H, W] in [-1, 1]
     const res = this.build.synthesis!.resolution;
     const rgb = toRGB8(image, 0, res, res); // [H, W, 3]

@@ -22,7 +22,7 @@ function configure(): void {
 export interface BrowserSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
-  run(feeds: Record<string, { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] }>): Promise<Record<string, Float32Array>>;
+  run(feeds: Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }>): Promise<Record<string, Float32Array>>;
 }
 
 /** Open a model from a URL on this site. */
@@ -36,7 +36,7 @@ export async function openSession(modelUrl: string): Promise<BrowserSession> {
     outputNames: session.outputNames,
     async run(feeds) {
       const tensors: Record<string, ort.Tensor> = {};
-      for (const [name, f] of Object.entries(feeds)) tensors[name] = f.type === 'int64' ? new ort.Tensor('int64', f.data, f.dims) : new ort.Tensor('float32', f.data, f.dims);
+      for (const [name, f] of Object.entries(feeds)) tensors[name] = f.type === 'int64' ? new ort.Tensor('int64', f.data, [...f.dims]) : new ort.Tensor('float32', f.data, [...f.dims]);
       const out = await session.run(tensors);
       const result: Record<string, Float32Array> = {};
       for (const [name, t] of Object.entries(out)) {
