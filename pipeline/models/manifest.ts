@@ -63,7 +63,6 @@ export const GeneratorManifest = z.object({
     styles: FileRef,
     synthesis: FileRef,
     wAvg: FileRef,
-    blocks: z.array(FileRef).optional(),
   }),
   createdWith: z.string(),
 });
@@ -76,8 +75,13 @@ export const EncoderManifest = z.object({
   description: z.string(),
   origin: Origin,
   architecture: z.object({
-    // linear-world: the hand-built linear encoder of the relevance oracle test (test/helpers/linear-world.ts)
-    family: z.enum(['clip', 'colour-world', 'linear-world']),
+    /**
+     * clip: OpenAI's ViT image tower and text transformer (imported, or random weights);
+     * colour-world: the hand-built oracle (docs/colour-world.md);
+     * custom: graphs written elsewhere that honour the contract (visual.onnx, text.onnx and the
+     * tokenizer with the inputs and outputs above): nothing else is assumed of them.
+     */
+    family: z.enum(['clip', 'colour-world', 'custom']),
     imageSize: posInt,
     embedDim: posInt,
     contextLength: posInt,

@@ -92,7 +92,7 @@ export async function buildLinearWorld(dir: string, mu: Float64Array, sigma: Flo
     id: 'linear-encoder',
     description: 'test oracle: affine visual tower',
     origin: { type: 'hand-built', note: 'affine encoder for the relevance oracle test' },
-    architecture: { family: 'linear-world', imageSize, embedDim: dim, contextLength: 77, mean: [0.5, 0.4, 0.3], std: [0.25, 0.3, 0.2] },
+    architecture: { family: 'custom', imageSize, embedDim: dim, contextLength: 77, mean: [0.5, 0.4, 0.3], std: [0.25, 0.3, 0.2] },
     tokenizer: clip.manifest.tokenizer,
     visualOnnx: v.toBytes(),
     textOnnx: t.toBytes(),
