@@ -5,17 +5,19 @@ import { parseArgs } from 'node:util';
 import { isStyleAtlasError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type CliIO, type Command, renderUsage } from './command.ts';
-import { commands } from './commands/index.ts';
+import { type CommandSection, commandSections, commands } from './commands/index.ts';
 
-export function renderTopUsage(list: readonly Command[]): string {
+/** The command list: by section (the order of the work) when given sections, else as listed. */
+export function renderTopUsage(list: readonly Command[], sections?: readonly CommandSection[]): string {
   const width = Math.max(...list.map((c) => c.path.join(' ').length));
+  const line = (c: Command) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`;
+  const body = sections ? sections.flatMap((s) => ['', `${s.title}:`, ...s.commands.map(line)]) : ['', 'Commands:', ...list.map(line)];
   return [
     'styleatlas — StyleCLIP global directions for StyleGAN2 generators, as a catalogue.',
     '',
     'Usage: styleatlas <command> [options]      styleatlas <command> --help',
-    '',
-    'Commands:',
-    ...list.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    ...(sections ? ['', 'Start here: `styleatlas demo` runs the whole job on the bundled tiny models and serves the site.'] : []),
+    ...body,
     '',
   ].join('\n');
 }
@@ -62,7 +64,7 @@ function processIO(): CliIO {
 export async function runMain(argv: string[]): Promise<void> {
   const io = processIO();
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.out(renderTopUsage(commands));
+    io.out(renderTopUsage(commands, commandSections));
     return;
   }
   if (argv[0] === '--version') {
@@ -78,7 +80,7 @@ export async function runMain(argv: string[]): Promise<void> {
   }
   if (!cmd) {
     io.err(`E_USAGE: unknown command "${argv.join(' ')}"\n`);
-    io.err(renderTopUsage(commands));
+    io.err(renderTopUsage(commands, commandSections));
     process.exitCode = 2;
     return;
   }

@@ -1,4 +1,4 @@
-/** Every command, in the order `--help` lists them. */
+/** Every command, grouped and ordered as the work goes: models → relevance → catalogue → site. */
 import type { Command } from '../command.ts';
 import catalogue from './catalogue.ts';
 import deltaT from './delta-t.ts';
@@ -15,19 +15,17 @@ import siteBuild from './site-build.ts';
 import siteServe from './site-serve.ts';
 import tokenize from './tokenize.ts';
 
-export const commands: readonly Command[] = [
-  catalogue,
-  deltaT,
-  demo,
-  edit,
-  importClip,
-  importStylegan2,
-  merge,
-  modelsBuild,
-  modelsList,
-  relevance,
-  render,
-  siteBuild,
-  siteServe,
-  tokenize,
+export interface CommandSection {
+  title: string;
+  commands: readonly Command[];
+}
+
+export const commandSections: readonly CommandSection[] = [
+  { title: '1. models (bundles to build, import and look at)', commands: [modelsBuild, modelsList, importStylegan2, importClip, render, tokenize] },
+  { title: '2. relevance (the fs3 matrix of a generator × encoder)', commands: [relevance, merge, deltaT, edit] },
+  { title: '3. catalogue (directions of a prompt file, with galleries and downloads)', commands: [catalogue] },
+  { title: '4. site (the website of a catalogue)', commands: [siteBuild, siteServe] },
+  { title: 'all of it', commands: [demo] },
 ];
+
+export const commands: readonly Command[] = commandSections.flatMap((s) => s.commands);

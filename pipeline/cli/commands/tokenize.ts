@@ -38,7 +38,7 @@ export function loadTokenizer(opts: { encoder?: string; vocab?: string; cwd: str
 
 export default defineCommand({
   path: ['tokenize'],
-  summary: 'Print the OpenAI CLIP token ids of prompts',
+  summary: 'print the OpenAI CLIP token ids of prompts',
   usage: '(--encoder DIR | --vocab FILE) [--truncate] [--json] TEXT…',
   details: `
 Encodes each TEXT as clip.tokenize does: <|startoftext|>, the BPE ids, <|endoftext|>; at most 77 ids.
