@@ -5,6 +5,9 @@
  * Values are named by strings. Every helper returns the names of the values it creates, so a
  * model reads as a chain of calls: `const y = g.op('Relu', [g.op('MatMul', [x, w])])`.
  * Nodes are appended in creation order, which is always a valid topological order.
+ *
+ * Size budget: one builder class; its op helpers share its private tables, and split across
+ * files they would no longer read as the one small API they are.
  */
 import { AttributeType, DataType, type DType, modelType } from './proto.ts';
 

@@ -7,7 +7,8 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
-import { CatalogueDb, type ChannelRow, type DirectionRow, type LayerRow } from '../store/catalogue-db.ts';
+import { CatalogueDb } from '../store/catalogue-db.ts';
+import type { ChannelRow, DirectionRow, LayerRow } from '../store/catalogue-schema.ts';
 
 /** What may become one segment of a site path (the prompt files' slug rule). */
 export const SAFE_SEGMENT = /^[a-z0-9-]+$/;

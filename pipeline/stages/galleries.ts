@@ -9,7 +9,7 @@ import { dot, norm } from '../core/vec.ts';
 import type { Generator } from '../models/generator.ts';
 import type { InferenceRunner } from '../models/runtime.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
-import type { GalleryItem, PixelCurve, ScoreCurve } from '../store/catalogue-db.ts';
+import type { GalleryItem, PixelCurve, ScoreCurve } from '../store/catalogue-schema.ts';
 import { encodeRGB } from '../store/images.ts';
 import { editCodes, renderCodes } from './edits.ts';
 

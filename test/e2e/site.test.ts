@@ -3,6 +3,9 @@
  * prompts, one of them hostile HTML) is built, the site is built and served on localhost by the
  * CLI, and a browser uses it as a visitor would. The live box's Δs is compared with the
  * pipeline's directionFromBuild for the same prompt pair and β.
+ *
+ * Size budget: every check shares one built site and one browser (an Astro build and a Chromium
+ * start cost tens of seconds on CI); split into files, each would pay for both again.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,0 +1,132 @@
+/**
+ * The tables of `catalogue.sqlite` and the row types the catalogue stage writes and the site
+ * reads (one definition each): models, builds, layers, channels, prompt sets, directions with
+ * their channels and gallery items, and the FTS5 index over prompts.
+ */
+import type { ActiveChannel } from '../core/directions.ts';
+
+export const CATALOGUE_SCHEMA_VERSION = 1;
+
+export const CATALOGUE_TABLES = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+  id TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL,
+  origin TEXT NOT NULL, architecture TEXT NOT NULL, manifest TEXT NOT NULL,
+  live_assets TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (id, manifest_sha256));
+CREATE TABLE IF NOT EXISTS builds (
+  id TEXT PRIMARY KEY, generator_id TEXT NOT NULL, generator_sha256 TEXT NOT NULL,
+  encoder_id TEXT NOT NULL, encoder_sha256 TEXT NOT NULL, config TEXT NOT NULL, provenance TEXT NOT NULL,
+  timings TEXT NOT NULL, channel_set TEXT NOT NULL, channels INTEGER NOT NULL, dim INTEGER NOT NULL,
+  relevance_sha256 TEXT NOT NULL, files TEXT NOT NULL, samples_file TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layers (
+  build_id TEXT NOT NULL, layer_index INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+  resolution INTEGER NOT NULL, channels INTEGER NOT NULL, w_index INTEGER NOT NULL, offset INTEGER NOT NULL,
+  PRIMARY KEY (build_id, layer_index));
+CREATE TABLE IF NOT EXISTS channels (
+  build_id TEXT NOT NULL, channel INTEGER NOT NULL, layer_index INTEGER NOT NULL, channel_in_layer INTEGER NOT NULL,
+  mu REAL NOT NULL, sigma REAL NOT NULL, effect REAL NOT NULL, consistency REAL NOT NULL, degenerate INTEGER NOT NULL,
+  PRIMARY KEY (build_id, channel));
+CREATE TABLE IF NOT EXISTS prompt_sets (id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS directions (
+  id INTEGER PRIMARY KEY, build_id TEXT NOT NULL, slug TEXT NOT NULL, prompt_set TEXT NOT NULL,
+  neutral TEXT NOT NULL, target TEXT NOT NULL, tags TEXT NOT NULL, note TEXT,
+  beta REAL NOT NULL, beta_mode TEXT NOT NULL, beta_floor INTEGER NOT NULL,
+  alpha_default REAL NOT NULL, alpha_min REAL NOT NULL, alpha_max REAL NOT NULL,
+  active_channels INTEGER NOT NULL, max_abs_r REAL NOT NULL,
+  delta_t BLOB NOT NULL, delta_t_norm REAL NOT NULL, delta_t_cosine REAL NOT NULL,
+  beta_curve TEXT NOT NULL, gallery_alphas TEXT NOT NULL, score_curve TEXT NOT NULL, pixel_curve TEXT NOT NULL,
+  files TEXT NOT NULL, inputs_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (build_id, slug));
+CREATE TABLE IF NOT EXISTS direction_channels (
+  direction_id INTEGER NOT NULL REFERENCES directions(id) ON DELETE CASCADE, channel INTEGER NOT NULL,
+  layer_index INTEGER NOT NULL, channel_in_layer INTEGER NOT NULL, r REAL NOT NULL, delta_s REAL NOT NULL,
+  PRIMARY KEY (direction_id, channel));
+CREATE TABLE IF NOT EXISTS gallery_items (
+  direction_id INTEGER NOT NULL REFERENCES directions(id) ON DELETE CASCADE, sample_seed INTEGER NOT NULL,
+  alpha REAL NOT NULL, row INTEGER NOT NULL, col INTEGER NOT NULL, path TEXT NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (direction_id, row, col));
+CREATE VIRTUAL TABLE IF NOT EXISTS direction_search USING fts5(
+  slug, neutral, target, tags, content='directions', content_rowid='id', tokenize='unicode61');
+CREATE TRIGGER IF NOT EXISTS directions_ai AFTER INSERT ON directions BEGIN
+  INSERT INTO direction_search(rowid, slug, neutral, target, tags) VALUES (new.id, new.slug, new.neutral, new.target, new.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS directions_ad AFTER DELETE ON directions BEGIN
+  INSERT INTO direction_search(direction_search, rowid, slug, neutral, target, tags) VALUES ('delete', old.id, old.slug, old.neutral, old.target, old.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS directions_au AFTER UPDATE ON directions BEGIN
+  INSERT INTO direction_search(direction_search, rowid, slug, neutral, target, tags) VALUES ('delete', old.id, old.slug, old.neutral, old.target, old.tags);
+  INSERT INTO direction_search(rowid, slug, neutral, target, tags) VALUES (new.id, new.slug, new.neutral, new.target, new.tags);
+END;
+`;
+
+export type BetaCurve = { beta: number; active: number }[];
+/** Mean cos(image, t(target)) along the gallery's α row. */
+export type ScoreCurve = { alpha: number; score: number }[];
+/** Mean pixel statistics along the α row, measured in [0, 1]. */
+export type PixelCurve = { alpha: number; red: number; green: number; blue: number; brightness: number; saturation: number }[];
+/** One gallery tile: sample row × α column. */
+export interface GalleryItem {
+  sampleSeed: number;
+  alpha: number;
+  row: number;
+  col: number;
+  path: string;
+  width: number;
+  height: number;
+}
+/** A style layer of a build (the layers table). */
+export interface LayerRow {
+  name: string;
+  kind: string;
+  resolution: number;
+  channels: number;
+  wIndex: number;
+  offset: number;
+}
+
+/** A channel of a build's channel set with its statistics and relevance facts (the channels table). */
+export interface ChannelRow {
+  channel: number;
+  layerIndex: number;
+  channelInLayer: number;
+  mu: number;
+  sigma: number;
+  effect: number;
+  consistency: number;
+  degenerate: number;
+}
+
+/** A catalogue direction as the directions table holds it; the writer and the site each add their own view of files and gallery. */
+export interface DirectionRow {
+  buildId: string;
+  slug: string;
+  promptSet: string;
+  neutral: string;
+  target: string;
+  tags: string[];
+  note: string | null;
+  beta: number;
+  betaMode: 'auto' | 'fixed';
+  betaFloor: number;
+  alphaDefault: number;
+  alphaRange: [number, number];
+  activeChannels: number;
+  maxAbsR: number;
+  deltaTNorm: number;
+  deltaTCosine: number;
+  betaCurve: BetaCurve;
+  galleryAlphas: number[];
+  scoreCurve: ScoreCurve;
+  pixelCurve: PixelCurve;
+  /** Active channels, largest |Δs| first. */
+  channels: ActiveChannel[];
+}
+
+/** What the catalogue stage writes for a direction. */
+export interface DirectionRecord extends DirectionRow {
+  deltaT: Float32Array;
+  files: Record<string, string>;
+  inputsSha256: string;
+  gallery: GalleryItem[];
+}
