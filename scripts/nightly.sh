@@ -12,6 +12,8 @@ gen=$1 enc=$2 prompts=$3 out=$4
 shards=${5:-1}
 shift $(( $# >= 5 ? 5 : 4 ))
 [ "${1:-}" = "--" ] && shift
+# As `npm run` does: the Node.js that `npm ci` pinned in node_modules/.bin comes first.
+export PATH="$PWD/node_modules/.bin:$PATH"
 styleatlas() { node bin/styleatlas.mjs "$@"; }
 
 night="$out/$(date -u +%Y-%m-%d)"

@@ -1,14 +1,18 @@
 /**
- * Build the default bundles once before any test file runs (test files run in parallel and
+ * Check the Node.js version (the tests load better-sqlite3 13, which segfaults on Node 20), then
+ * build the default bundles once before any test file runs (test files run in parallel and
  * would otherwise race to build them). Intact bundles are kept.
  */
 import { join } from 'node:path';
-import { isStyleAtlasError } from '../pipeline/core/errors.ts';
-import { readBundle, verifyBundleFiles } from '../pipeline/models/bundle.ts';
-import { RECIPES } from '../pipeline/models/recipes/index.ts';
-import { MODELS } from './helpers/bundles.ts';
+import { nodeVersionProblem, nodeVersionReport } from '../pipeline/cli/node-version.mjs';
 
 export default async function setup(): Promise<void> {
+  const problem = nodeVersionProblem(process.version);
+  if (problem !== undefined) throw new Error(`\n${nodeVersionReport(problem)}`);
+  const { isStyleAtlasError } = await import('../pipeline/core/errors.ts');
+  const { readBundle, verifyBundleFiles } = await import('../pipeline/models/bundle.ts');
+  const { RECIPES } = await import('../pipeline/models/recipes/index.ts');
+  const { MODELS } = await import('./helpers/bundles.ts');
   for (const r of RECIPES.filter((x) => !x.onDemand)) {
     const dir = join(MODELS, r.id);
     try {

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_NUMERIC' // NaN or Inf where numbers were expected
   | 'E_PROMPT' // a prompt is empty or too long
   | 'E_RUNTIME' // ONNX Runtime refused or failed
+  | 'E_NODE' // the running Node.js is outside the supported range (printed by pipeline/cli/node-version.mjs)
   | 'E_RESUME' // a build cannot be resumed as asked
   | 'E_SHARD' // shards are missing, duplicated or mismatched
   | 'E_CHECKPOINT' // a checkpoint is unsafe or malformed

@@ -2,6 +2,7 @@
 // a long run does not block the main thread (onnxruntime-node's run() is synchronous there).
 // Plain JavaScript: worker threads do not inherit the TypeScript loader.
 import { parentPort, workerData } from 'node:worker_threads';
+import './ort-privacy.mjs'; // before onnxruntime-node, as in runtime.ts
 import * as ort from 'onnxruntime-node';
 
 const { model, options } = workerData;

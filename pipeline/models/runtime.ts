@@ -3,6 +3,7 @@
  * Tensors cross this boundary as plain { data, dims } so stages stay runtime-agnostic.
  */
 import { Worker } from 'node:worker_threads';
+import './ort-privacy.mjs'; // before onnxruntime-node: telemetry off unless the user asks (README, "Privacy")
 import * as ort from 'onnxruntime-node';
 import { StyleAtlasError, fail } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
@@ -53,7 +54,7 @@ export interface ValueInfo {
 }
 
 const CUDA_HINT =
-  'the CUDA provider is not bundled: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (README, "GPU")';
+  'the CUDA provider is not bundled: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (README, "GPU")';
 
 /** What stages need from a session, wherever it runs. */
 export interface InferenceRunner {
@@ -198,10 +199,17 @@ export class WorkerSession implements InferenceRunner {
     });
   }
 
-  /** `model` is a file path (preferred: nothing large is copied between threads) or bytes. */
+  /**
+   * `model` is a file path or the model's bytes. Bytes move into the worker (their buffer is
+   * transferred, not copied, and is detached here afterwards), so a model built in memory never
+   * needs a temporary file.
+   */
   static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
     const device = opts.device ?? 'cpu';
-    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model, options: sessionOptions(opts) } });
+    // A view into a larger (possibly pooled) buffer is copied first: only whole buffers move.
+    const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : model.slice();
+    const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model: bytes, options: sessionOptions(opts) }, transferList });
     const ready = await new Promise<{ type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

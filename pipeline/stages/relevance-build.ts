@@ -2,8 +2,7 @@
  * A whole relevance build in a folder: configuration checks, style statistics, the chunks of
  * this shard (skipping committed ones on --resume), then the published files.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { Encoder } from '../models/encoder.ts';
@@ -103,13 +102,8 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     let renders = 0;
     const t0 = performance.now();
     if (todo.length > 0) {
-      const modelPath = join(tmpdir(), `styleatlas-fused-${process.pid}-${Date.now()}.onnx`);
-      writeFileSync(modelPath, buildRenderEncodeModel(gen, enc));
-      try {
-        session = await WorkerSession.open(modelPath, 'render+encode', run.runtime);
-      } finally {
-        rmSync(modelPath, { force: true });
-      }
+      // The model's bytes go to the worker in memory: no temporary file to leave behind.
+      session = await WorkerSession.open(buildRenderEncodeModel(gen, enc), 'render+encode', run.runtime);
       const doneChannels = shardChannels - todo.reduce((s, c) => s + c.channels.length, 0);
       const clock = new ProgressClock('relevance', todo.reduce((s, c) => s + c.channels.length, 0) * rendersPerChannel, 'renders', run.onProgress);
       let limit = run.maxChunks ?? Number.POSITIVE_INFINITY;

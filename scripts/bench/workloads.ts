@@ -6,9 +6,6 @@
  *   pipeline: the relevance stage's own computeChunk, over the fused synthesis → preprocessing →
  *             visual model in a WorkerSession, batched, with calls in flight while batches are made.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clipPreprocess } from '../../pipeline/core/preprocess.ts';
 import { RelevanceAccumulator } from '../../pipeline/core/relevance.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
@@ -33,14 +30,14 @@ export interface PipelineSettings {
   inflight: number;
 }
 
-/** Open models, μ/σ and the fused model file for one generator + encoder pair. */
+/** Open models, μ/σ and the fused model for one generator + encoder pair. */
 export class BenchModels {
   private constructor(
     readonly gen: Generator,
     readonly enc: Encoder,
     readonly mu: Float64Array,
     readonly sigma: Float64Array,
-    private readonly fusedPath: string,
+    private readonly fused: Uint8Array,
     private readonly runtime: RuntimeOptions,
   ) {}
 
@@ -49,15 +46,13 @@ export class BenchModels {
     const enc = await Encoder.open(encoderDir, { ...runtime, parts: ['visual'] });
     // μ, σ only set the size of the perturbation; a few hundred samples are plenty for timing.
     const { mu, sigma } = await computeStyleStats(gen, { samples: statsSamples, seed: 1_000_000, psi: 0.7 });
-    // As relevance-build.ts does: the fused model goes to a file and the worker reads it itself.
-    const fusedPath = join(tmpdir(), `styleatlas-bench-${process.pid}-${Date.now()}.onnx`);
-    writeFileSync(fusedPath, buildRenderEncodeModel(gen, enc));
-    return new BenchModels(gen, enc, mu, sigma, fusedPath, runtime);
+    return new BenchModels(gen, enc, mu, sigma, buildRenderEncodeModel(gen, enc), runtime);
   }
 
   /** The relevance stage's session: the fused model in a worker thread. The caller releases it. */
   openPipeline(): Promise<WorkerSession> {
-    return WorkerSession.open(this.fusedPath, 'bench render+encode', this.runtime);
+    // As relevance-build.ts does, the bytes move into the worker: each session gets its own copy.
+    return WorkerSession.open(this.fused.slice(), 'bench render+encode', this.runtime);
   }
 
   /** `count` channels spread evenly over the conv layers (every resolution gets its share). */
@@ -68,7 +63,6 @@ export class BenchModels {
   }
 
   async release(): Promise<void> {
-    rmSync(this.fusedPath, { force: true });
     await this.enc.release();
     await this.gen.release();
   }

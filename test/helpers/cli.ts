@@ -9,10 +9,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+/** `env` is added to this process's environment; a variable given as undefined is removed. */
+export function cli(args: readonly string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): CliResult {
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'styleatlas.mjs'), ...args], {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, ...opts.env },
+    env,
     encoding: 'utf8',
     timeout: 600_000,
   });
