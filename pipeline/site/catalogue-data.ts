@@ -137,7 +137,7 @@ export function readSiteCatalogue(dir: string): SiteCatalogue {
         })),
         channels: all('SELECT * FROM channels WHERE build_id = ? ORDER BY channel', id).map((c) => ({
           channel: Number(c.channel), layerIndex: Number(c.layer_index), channelInLayer: Number(c.channel_in_layer), mu: Number(c.mu),
-          sigma: Number(c.sigma), effect: Number(c.effect), consistency: Number(c.consistency), degenerate: Number(c.degenerate),
+          sigma: Number(c.sigma), effect: c.effect === null ? null : Number(c.effect), consistency: c.consistency === null ? null : Number(c.consistency), degenerate: Number(c.degenerate),
         })),
         updatedAt: String(b.updated_at),
       };

@@ -13,12 +13,39 @@ import { BuildDb } from '../store/build-db.ts';
 import { type RelevanceTable, readRelevanceArrow } from '../store/relevance-arrow.ts';
 import { readFileSync } from 'node:fs';
 import { buildShape } from './relevance-output.ts';
-import type { RelevanceConfig } from './relevance-plan.ts';
+import type { ChannelSet, RelevanceConfig } from './relevance-plan.ts';
+
+/** Where an imported build's relevance and statistics came from, by file name and sha256. */
+export interface ImportedRelevance {
+  format: 'fs3.npy';
+  file: string;
+  sha256: string;
+  rows: number;
+  /** S_mean_std as given, or StyleAtlas's own statistics step. */
+  stats: { file: string; sha256: string } | { samples: number; seed: number };
+}
+
+/** A build whose relevance was imported (`import fs3`), not measured by StyleAtlas. */
+export interface ImportedBuildConfig {
+  generator: { id: string; manifestSha256: string };
+  encoder: { id: string; manifestSha256: string };
+  /** ψ of the build's seeded samples (galleries, `edit --seeds`), and of computed statistics. */
+  psi: number;
+  channelSet: ChannelSet;
+  imported: ImportedRelevance;
+}
+
+/** What a finished build folder records: a StyleAtlas relevance run or an import. */
+export type BuildConfig = RelevanceConfig | ImportedBuildConfig;
+
+export function isImportedBuild(config: BuildConfig): config is ImportedBuildConfig {
+  return 'imported' in config;
+}
 
 export interface FinishedBuild {
   id: string;
   dir: string;
-  config: RelevanceConfig;
+  config: BuildConfig;
   layout: StyleLayout;
   dim: number;
   table: RelevanceTable;
@@ -41,7 +68,7 @@ export function openBuild(dirArg: string): FinishedBuild {
   const db = new BuildDb(dbPath, { readonly: true });
   try {
     const { layout, dim } = buildShape(db);
-    const config = JSON.parse(db.getMeta('config')!) as RelevanceConfig;
+    const config = JSON.parse(db.getMeta('config')!) as BuildConfig;
     const { mu, sigma } = db.loadStats(layout.total);
     const bytes = readFileSync(arrowPath);
     const table = readRelevanceArrow(bytes);

@@ -35,15 +35,36 @@ export function buildShape(db: BuildDb): { layout: StyleLayout; dim: number } {
   return { layout: styleLayout(JSON.parse(layers)), dim };
 }
 
-export function writeBuildOutputs(dir: string, db: BuildDb, metadata: Record<string, string>): BuildOutputs {
-  const { layout, dim } = buildShape(db);
-  const { mu, sigma } = db.loadStats(layout.total);
-  const count = db.resultCount();
+/** What a published row needs besides the channel's place and statistics. */
+export interface MeasuredChannel {
+  channel: number;
+  /** NaN where not measured (an imported fs3 has no effect or consistency). */
+  effect: number;
+  consistency: number;
+  degenerate: number;
+  direction: Float32Array;
+}
+
+export interface RelevanceFilesInput {
+  layout: StyleLayout;
+  dim: number;
+  mu: Float64Array;
+  sigma: Float64Array;
+  /** How many rows `pages` yields in all. */
+  count: number;
+  /** Rows in ascending channel order, a page at a time. */
+  pages: Iterable<readonly MeasuredChannel[]>;
+}
+
+/** relevance.arrow and fs3.npy of a build folder, each written atomically. */
+export function writeRelevanceFiles(dir: string, input: RelevanceFilesInput, metadata: Record<string, string>): BuildOutputs {
+  const { layout, dim, mu, sigma, count } = input;
   const fs3 = new Float32Array(count * dim);
   let row = 0;
   const pages = function* (): Generator<RelevanceRow[]> {
-    for (const page of db.iterateResults()) {
+    for (const page of input.pages) {
       yield page.map((r) => {
+        if (row >= count) fail('E_STORE', `more than the ${count} rows announced`);
         fs3.set(r.direction, row++ * dim);
         return { ...locateChannel(layout, r.channel), channel: r.channel, mu: mu[r.channel], sigma: sigma[r.channel], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, direction: r.direction };
       });
@@ -51,7 +72,14 @@ export function writeBuildOutputs(dir: string, db: BuildDb, metadata: Record<str
   };
   const arrow = join(dir, 'relevance.arrow');
   writeRelevanceArrowFile(arrow, dim, metadata, pages());
+  if (row !== count) fail('E_STORE', `${row} rows written, ${count} announced`);
   const fs3Path = join(dir, 'fs3.npy');
   writeFileAtomic(fs3Path, encodeNpy({ dtype: 'float32', shape: [count, dim], data: fs3 }));
   return { arrow, fs3: fs3Path, channels: count };
+}
+
+export function writeBuildOutputs(dir: string, db: BuildDb, metadata: Record<string, string>): BuildOutputs {
+  const { layout, dim } = buildShape(db);
+  const { mu, sigma } = db.loadStats(layout.total);
+  return writeRelevanceFiles(dir, { layout, dim, mu, sigma, count: db.resultCount(), pages: db.iterateResults() }, metadata);
 }

@@ -80,7 +80,8 @@ export class CatalogueDb {
       const li = this.db.prepare('INSERT INTO layers (build_id, layer_index, name, kind, resolution, channels, w_index, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       b.layers.forEach((l, i) => li.run(b.id, i, l.name, l.kind, l.resolution, l.channels, l.wIndex, l.offset));
       const ci = this.db.prepare('INSERT INTO channels (build_id, channel, layer_index, channel_in_layer, mu, sigma, effect, consistency, degenerate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const c of b.channels) ci.run(b.id, c.channel, c.layerIndex, c.channelInLayer, c.mu, c.sigma, c.effect, c.consistency, c.degenerate);
+      const measured = (v: number | null) => (v === null || Number.isNaN(v) ? null : v);
+      for (const c of b.channels) ci.run(b.id, c.channel, c.layerIndex, c.channelInLayer, c.mu, c.sigma, measured(c.effect), measured(c.consistency), c.degenerate);
     });
   }
 

@@ -5,7 +5,8 @@
  */
 import type { ActiveChannel } from '../core/directions.ts';
 
-export const CATALOGUE_SCHEMA_VERSION = 1;
+/** 2: channels.effect / consistency may be NULL (not measured: a build imported from an fs3.npy). */
+export const CATALOGUE_SCHEMA_VERSION = 2;
 
 export const CATALOGUE_TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS layers (
   PRIMARY KEY (build_id, layer_index));
 CREATE TABLE IF NOT EXISTS channels (
   build_id TEXT NOT NULL, channel INTEGER NOT NULL, layer_index INTEGER NOT NULL, channel_in_layer INTEGER NOT NULL,
-  mu REAL NOT NULL, sigma REAL NOT NULL, effect REAL NOT NULL, consistency REAL NOT NULL, degenerate INTEGER NOT NULL,
+  mu REAL NOT NULL, sigma REAL NOT NULL, effect REAL, consistency REAL, degenerate INTEGER NOT NULL,
   PRIMARY KEY (build_id, channel));
 CREATE TABLE IF NOT EXISTS prompt_sets (id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL, sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS directions (
@@ -92,8 +93,9 @@ export interface ChannelRow {
   channelInLayer: number;
   mu: number;
   sigma: number;
-  effect: number;
-  consistency: number;
+  /** null (NaN when written): not measured — a build imported from an fs3.npy has directions only. */
+  effect: number | null;
+  consistency: number | null;
   degenerate: number;
 }
 
