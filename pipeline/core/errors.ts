@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_RESUME' // a build cannot be resumed as asked
   | 'E_SHARD' // shards are missing, duplicated or mismatched
   | 'E_CHECKPOINT' // a checkpoint is unsafe or malformed
+  | 'E_GRAD' // a graph cannot be differentiated as asked (an operator without a gradient rule, a shape it cannot know)
   | 'E_STORE'; // an output store (Arrow, SQLite) is unreadable or inconsistent
 
 export class StyleAtlasError extends Error {

@@ -36,10 +36,16 @@ export interface RuntimeOptions {
 
 export type TensorValue =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'float64'; data: Float64Array; dims: readonly number[] }
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
 export function float32(data: Float32Array, dims: readonly number[]): TensorValue {
   return { type: 'float32', data, dims };
+}
+
+/** Double precision: the gradient checks run rules in float64 where onnxruntime has the kernels. */
+export function float64(data: Float64Array, dims: readonly number[]): TensorValue {
+  return { type: 'float64', data, dims };
 }
 
 export function int64(data: BigInt64Array, dims: readonly number[]): TensorValue {
@@ -76,7 +82,7 @@ function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptio
 }
 
 function checkOutputs(label: string, out: Record<string, TensorValue>): Record<string, TensorValue> {
-  for (const [name, t] of Object.entries(out)) if (t.type === 'float32') assertFinite(t.data, `${label} output ${name}`);
+  for (const [name, t] of Object.entries(out)) if (t.type === 'float32' || t.type === 'float64') assertFinite(t.data, `${label} output ${name}`);
   return out;
 }
 
@@ -119,6 +125,10 @@ export class ModelSession implements InferenceRunner {
         const data = t.data as Float32Array;
         assertFinite(data, `${this.label} output ${name}`);
         out[name] = float32(data, t.dims);
+      } else if (t.type === 'float64') {
+        const data = t.data as Float64Array;
+        assertFinite(data, `${this.label} output ${name}`);
+        out[name] = float64(data, t.dims);
       } else if (t.type === 'int64') {
         out[name] = int64(t.data as BigInt64Array, t.dims);
       } else {
