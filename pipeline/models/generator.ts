@@ -18,7 +18,10 @@ export function archOf(m: GeneratorManifest): StyleGAN2Arch {
   const a = m.architecture;
   const channels: Record<number, number> = {};
   for (const [k, v] of Object.entries(a.channels)) channels[Number(k)] = v;
-  return { resolution: a.resolution, zDim: a.zDim, wDim: a.wDim, mappingLayers: a.mappingLayers, mappingLrMul: a.mappingLrMul, channels };
+  return {
+    resolution: a.resolution, zDim: a.zDim, wDim: a.wDim, mappingLayers: a.mappingLayers, mappingLrMul: a.mappingLrMul, channels,
+    ...(a.convClamp === undefined ? {} : { convClamp: a.convClamp }),
+  };
 }
 
 /** The manifest's layer table must be the one its architecture implies. */

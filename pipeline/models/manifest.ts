@@ -56,6 +56,8 @@ export const GeneratorManifest = z.object({
     mappingLayers: posInt,
     mappingLrMul: z.number().positive(),
     channels: z.record(z.string().regex(/^\d+$/), posInt),
+    /** stylegan2-ada-pytorch's conv_clamp, applied in synthesis.onnx; absent: no clamp. */
+    convClamp: z.number().positive().optional(),
   }),
   layers: z.array(StyleLayerEntry).min(1),
   files: z.object({

@@ -75,6 +75,7 @@ export async function writeGeneratorBundle(outDir: string, spec: GeneratorBundle
       mappingLayers: arch.mappingLayers,
       mappingLrMul: arch.mappingLrMul,
       channels: Object.fromEntries(Object.entries(arch.channels).map(([k, v]) => [k, v])),
+      ...(arch.convClamp === undefined ? {} : { convClamp: arch.convClamp }),
     },
     layers: styleLayers(arch).map((l) => ({ name: l.name, kind: l.kind, resolution: l.resolution, channels: l.channels, wIndex: l.wIndex })),
     files: {

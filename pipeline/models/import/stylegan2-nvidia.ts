@@ -14,13 +14,16 @@
  * - noise_const [R, R] · noise_strength [] → noises.noise_N [1,1,R,R] and noise.weight [1].
  * - Up-sampling: conv2d_resample's transposed path uses the weight unflipped, as rosinality does;
  *   resample_filter buffers are checked to be the [1,3,3,1] FIR.
- * - conv_clamp (±256 in ada-pytorch's training configs, None in converted config-F models) clamps
- *   activations; our graph does not clamp, so a set clamp is reported as a warning (see the docs).
+ * - conv_clamp (±256 in ada-pytorch's training configs, None in converted config-F models) becomes
+ *   the architecture's convClamp: the graph clamps where bias_act does (each conv layer's output
+ *   after bias, lrelu and gain; each toRGB's output after its bias). One value for every layer, as
+ *   SynthesisNetwork passes it to every block; a pickle with layers that differ is refused.
  */
 import { fail } from '../../core/errors.ts';
 import { type StateDict, f32 } from '../../onnx/params.ts';
 import { type StyleGAN2Arch, styleLayers, validateArch } from '../../onnx/stylegan2/arch.ts';
 import { type ModuleNode, type NvidiaPickle, type PyValue, type Tensor, moduleStateDict } from '../checkpoint/index.ts';
+import { describe } from '../checkpoint/values.ts';
 import { type ImportedGenerator, checkFirKernel, dim, refuseLeftovers, take } from './common.ts';
 
 function child(node: ModuleNode, path: string): ModuleNode {
@@ -116,8 +119,9 @@ export function nvidiaArch(G: ModuleNode, tensors: ReadonlyMap<string, Tensor>):
   return arch;
 }
 
-function layerChecks(G: ModuleNode, arch: StyleGAN2Arch, notes: string[], warnings: string[]): void {
-  const clamps = new Set<number>();
+/** Checks every style layer against StyleGAN2's conventions; returns the layers' conv_clamp (undefined: none). */
+function layerChecks(G: ModuleNode, arch: StyleGAN2Arch, notes: string[]): number | undefined {
+  const clamps = new Set<number | null>();
   let fp16 = 0;
   for (const l of styleLayers(arch)) {
     const node = child(G, `synthesis.${l.name}`);
@@ -132,15 +136,21 @@ function layerChecks(G: ModuleNode, arch: StyleGAN2Arch, notes: string[], warnin
     if (l.kind === 'torgb' && attr(node, 'weight_gain') !== undefined && !close(numberAttr(node, 'weight_gain', `synthesis.${l.name}`), 1 / Math.sqrt(l.channels))) {
       fail('E_CHECKPOINT', `synthesis.${l.name}.weight_gain is not 1/√in_channels`);
     }
-    const clamp = attr(node, 'conv_clamp');
-    if (typeof clamp === 'number') clamps.add(clamp);
+    const clamp = attr(node, 'conv_clamp') ?? null;
+    if (clamp !== null && !(typeof clamp === 'number' && clamp > 0 && Number.isFinite(clamp))) {
+      fail('E_CHECKPOINT', `synthesis.${l.name}.conv_clamp is ${describe(clamp)}; expected a positive number or None`);
+    }
+    clamps.add(clamp);
   }
   for (let r = 4; r <= arch.resolution; r *= 2) if (attr(child(G, `synthesis.b${r}`), 'use_fp16') === true) fp16++;
-  if (clamps.size > 0) {
-    warnings.push(`conv_clamp is set (±${[...clamps].join(', ±')}): NVIDIA clamps activations there to protect FP16 training; ` +
-      'the imported graph does not clamp, so images differ wherever an activation exceeds the clamp (rare in FP32 inference)');
-  }
   if (fp16 > 0) notes.push(`trained with FP16 in ${fp16} blocks; the bundle computes in FP32 (NVIDIA's force_fp32)`);
+  if (clamps.size > 1) {
+    fail('E_CHECKPOINT', `the synthesis layers use different conv_clamp values (${[...clamps].map((c) => c ?? 'None').join(', ')})`,
+      'stylegan2-ada-pytorch gives every layer the same conv_clamp; the graph applies one value');
+  }
+  const [clamp] = clamps;
+  if (clamp !== null && clamp !== undefined) notes.push(`conv_clamp ±${clamp} applied as NVIDIA's bias_act does (conv outputs and toRGB)`);
+  return clamp ?? undefined;
 }
 
 export function importNvidia(pkl: NvidiaPickle): ImportedGenerator {
@@ -148,8 +158,9 @@ export function importNvidia(pkl: NvidiaPickle): ImportedGenerator {
   const notes: string[] = [];
   const G = pickGenerator(pkl, warnings);
   const tensors = moduleStateDict(G);
-  const arch = nvidiaArch(G, tensors);
-  layerChecks(G, arch, notes, warnings);
+  const shapes = nvidiaArch(G, tensors);
+  const convClamp = layerChecks(G, shapes, notes);
+  const arch: StyleGAN2Arch = convClamp === undefined ? shapes : { ...shapes, convClamp };
   const used = new Set<string>();
   const get = (name: string) => {
     used.add(name);

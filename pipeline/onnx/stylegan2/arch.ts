@@ -16,6 +16,8 @@ export interface StyleGAN2Arch {
   mappingLrMul: number;
   /** Feature channels per resolution, 4 … resolution. */
   channels: Readonly<Record<number, number>>;
+  /** stylegan2-ada-pytorch's conv_clamp: conv and toRGB outputs clamped to ±convClamp; absent: none. */
+  convClamp?: number;
 }
 
 export type LayerKind = 'conv' | 'torgb';
@@ -92,6 +94,9 @@ export function validateArch(arch: StyleGAN2Arch): void {
   }
   for (const [k, v] of [['zDim', arch.zDim], ['wDim', arch.wDim], ['mappingLayers', arch.mappingLayers]] as const) {
     if (!Number.isInteger(v) || v < 1) fail('E_INPUT', `${k} must be a positive integer, got ${v}`);
+  }
+  if (arch.convClamp !== undefined && !(arch.convClamp > 0 && Number.isFinite(arch.convClamp))) {
+    fail('E_INPUT', `convClamp must be a positive number, got ${arch.convClamp}`);
   }
 }
 

@@ -122,7 +122,16 @@ function modulate(g: GraphBuilder, x: string, s: string): string {
   return g.op('Mul', [x, s4]);
 }
 
-function styledConv(g: GraphBuilder, l: StyleLayer, w: LayerWeights, x: string, s: string): string {
+/**
+ * stylegan2-ada-pytorch's conv_clamp: bias_act clamps each styled conv's output (after bias,
+ * activation and gain) and each toRGB's output (after its bias, before the skip is added) to
+ * ±clamp. Undefined: no clamp (rosinality's generators and converted config-F models).
+ */
+function clampActivations(g: GraphBuilder, y: string, clamp: number, name?: string): string {
+  return g.op('Clip', [y, g.constF32('conv_clamp_lo', [-clamp], []), g.constF32('conv_clamp_hi', [clamp], [])], {}, name);
+}
+
+function styledConv(g: GraphBuilder, l: StyleLayer, w: LayerWeights, x: string, s: string, clamp: number | undefined): string {
   const xs = modulate(g, x, s);
   let y: string;
   if (l.upsample) {
@@ -138,11 +147,14 @@ function styledConv(g: GraphBuilder, l: StyleLayer, w: LayerWeights, x: string, 
   y = g.op('Mul', [y, g.op('Unsqueeze', [demod, g.constI64('axes_hw', [2, 3])])]);
   y = g.op('Add', [y, w.noise!]);
   y = g.op('LeakyRelu', [g.op('Add', [y, w.bias])], { alpha: attr.f(0.2) });
-  return g.op('Mul', [y, g.constF32('sqrt2', [SQRT2], [])], {}, l.name.replace('.', '_'));
+  const name = l.name.replace('.', '_');
+  y = g.op('Mul', [y, g.constF32('sqrt2', [SQRT2], [])], {}, clamp === undefined ? name : undefined);
+  return clamp === undefined ? y : clampActivations(g, y, clamp, name);
 }
 
-function toRGB(g: GraphBuilder, l: StyleLayer, w: LayerWeights, x: string, s: string, skip: string | undefined): string {
+function toRGB(g: GraphBuilder, l: StyleLayer, w: LayerWeights, x: string, s: string, skip: string | undefined, clamp: number | undefined): string {
   let y = g.op('Add', [g.op('Conv', [modulate(g, x, s), w.weight]), w.bias]); // [B, 3, H, W]
+  if (clamp !== undefined) y = clampActivations(g, y, clamp);
   if (skip) {
     // rosinality Upsample: upfirdn2d(up=2, pad=(2, 1)) with the blur ×4 == stride-2 ConvTranspose, pads 1.
     const k = g.constF32('upsample_kernel', [...blurKernel2d(4), ...blurKernel2d(4), ...blurKernel2d(4)], [3, 1, 4, 4]);
@@ -185,8 +197,8 @@ export function addSynthesisBlock(
   let skip: string | undefined = prev?.skip;
   for (const l of layers) {
     const w = layerWeights(g, sd, l);
-    if (l.kind === 'conv') x = styledConv(g, l, w, x, styleOf(l.name));
-    else skip = toRGB(g, l, w, x, styleOf(l.name), skip);
+    if (l.kind === 'conv') x = styledConv(g, l, w, x, styleOf(l.name), arch.convClamp);
+    else skip = toRGB(g, l, w, x, styleOf(l.name), skip, arch.convClamp);
   }
   // Named block boundaries: a later stage can cut the graph here (see blockBoundaryNames).
   const names = blockBoundaryNames(resolution);
