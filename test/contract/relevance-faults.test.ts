@@ -74,7 +74,7 @@ it('a worker that dies mid-build is E_RUNTIME naming the chunk, not a hang; --re
   vi.restoreAllMocks();
   const resumed = await build(dir, { resume: true });
   expect(resumed.complete).toBe(true);
-  for (const f of ['fs3.npy']) expect(readFileSync(join(dir, f)).equals(readFileSync(join(tmp, 'whole', f))), f).toBe(true);
+  for (const f of ['relevance.arrow', 'fs3.npy']) expect(readFileSync(join(dir, f)).equals(readFileSync(join(tmp, 'whole', f))), f).toBe(true);
 }, 120_000);
 
 it('a model that renders NaN for one channel is E_NUMERIC naming the chunk; the chunks before it stay committed', async () => {
