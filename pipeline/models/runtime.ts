@@ -1,6 +1,9 @@
 /**
  * The one adapter over onnxruntime-node. Nothing else in the pipeline imports it.
  * Tensors cross this boundary as plain { data, dims } so stages stay runtime-agnostic.
+ *
+ * Size budget: the adapter is one module by design (STYLE: one module touches the runtime):
+ * device table, sessions in this thread and in a worker, and the benchmark's bare timing loop.
  */
 import { Worker } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node: telemetry off unless the user asks (README, "Privacy")
@@ -189,6 +192,7 @@ export async function timeModelRuns(
 export class WorkerSession implements InferenceRunner {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (v: Record<string, TensorValue>) => void; reject: (e: unknown) => void }>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   /** Why the worker can take no more runs, once it has stopped or failed. */
   private stopped: StyleAtlasError | undefined;
   private released = false;
@@ -253,14 +257,25 @@ export class WorkerSession implements InferenceRunner {
   run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const run = new Promise<Record<string, TensorValue>>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'run', id, feeds, outputNames });
     });
+    const settled = run.then(() => {}, () => {});
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return run;
   }
 
+  /**
+   * Stop the worker once its runs have settled: a worker thread stopped while onnxruntime-node
+   * computes in it takes the whole process down (measured with onnxruntime-node 1.30 on Node 24:
+   * "terminate called after throwing an instance of 'Napi::Error'"; the native run completes into
+   * a torn-down environment, cf. microsoft/onnxruntime#28646 on how Run() is dispatched).
+   */
   async release(): Promise<void> {
     this.released = true;
+    await Promise.allSettled(this.inFlight);
     await this.worker.terminate();
   }
 }

@@ -58,8 +58,10 @@ it('a worker that dies mid-build is E_RUNTIME naming the chunk, not a hang; --re
   const e = await refusal(
     build(dir, {
       onProgress: (p) => {
-        // In the second chunk (160 renders a chunk), with runs in flight: the worker thread is stopped.
-        if (p.phase === 'relevance' && p.done >= 200 && !killed) {
+        // When the first chunk's last batch is in (160 renders a chunk) the worker thread is stopped;
+        // the next chunk's runs then go to a dead worker. (Stopped while onnxruntime computes in
+        // it, a worker takes the whole process down: see WorkerSession.release.)
+        if (p.phase === 'relevance' && p.done === 160 && !killed) {
           killed = true;
           void (session as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
         }
@@ -68,7 +70,7 @@ it('a worker that dies mid-build is E_RUNTIME naming the chunk, not a hang; --re
   );
   expect(killed).toBe(true);
   expect(e.code).toBe('E_RUNTIME');
-  expect(e.message).toMatch(/^relevance chunk 1 \(channels \d+–\d+\): render\+encode: the onnxruntime worker stopped/);
+  expect(e.message).toMatch(/^relevance chunk 1 \(channels \d+–\d+\): render\+encode: the onnxruntime worker stopped \(exit code 1\)/);
   expect(e.hint).toMatch(/--resume/);
   expect(doneChunks(dir)).toEqual([0]);
   vi.restoreAllMocks();
