@@ -1,6 +1,9 @@
 /**
  * The one adapter over onnxruntime-node. Nothing else in the pipeline imports it.
  * Tensors cross this boundary as plain { data, dims } so stages stay runtime-agnostic.
+ *
+ * Size budget: the adapter is one module by design (STYLE: one module touches the runtime):
+ * device table, sessions in this thread and in a worker, and the benchmark's bare timing loop.
  */
 import { Worker } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node: telemetry off unless the user asks (README, "Privacy")
@@ -67,6 +70,10 @@ export interface InferenceRunner {
   readonly label: string;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
+  /**
+   * Run and return the requested outputs (all by default); NaN/Inf in a float output is E_NUMERIC.
+   * The feeds are only read: the caller's arrays stay as they were and may be reused.
+   */
   run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>>;
   release(): Promise<void>;
 }
@@ -177,11 +184,18 @@ export async function timeModelRuns(
 
 /**
  * A session in a worker thread: run() resolves without blocking the main thread, so batches can
- * be prepared and results folded in while onnxruntime computes. Requests run in order.
+ * be prepared and results folded in while onnxruntime computes. Requests run in order. A worker
+ * that fails or stops (a crash, a kill, out of memory) rejects every pending and later run with
+ * E_RUNTIME; nothing waits for it forever. Feeds are copied to the worker (structured clone), never
+ * transferred, so the caller's buffers are not detached; the copy is small next to a render.
  */
 export class WorkerSession implements InferenceRunner {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (v: Record<string, TensorValue>) => void; reject: (e: unknown) => void }>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Why the worker can take no more runs, once it has stopped or failed. */
+  private stopped: StyleAtlasError | undefined;
+  private released = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -203,10 +217,17 @@ export class WorkerSession implements InferenceRunner {
         }
       }
     });
-    worker.on('error', (e) => {
-      for (const w of this.waiting.values()) w.reject(new StyleAtlasError('E_RUNTIME', `${this.label}: worker failed: ${e.message}`));
-      this.waiting.clear();
+    worker.on('error', (e) => this.stop(new StyleAtlasError('E_RUNTIME', `${this.label}: the onnxruntime worker failed: ${e.message}`)));
+    worker.on('exit', (code) => {
+      const pending = this.waiting.size;
+      this.stop(new StyleAtlasError('E_RUNTIME', `${this.label}: the onnxruntime worker stopped (exit code ${code})${pending ? ` with ${pending} run${pending > 1 ? 's' : ''} pending` : ''}`));
     });
+  }
+
+  private stop(why: StyleAtlasError): void {
+    this.stopped ??= this.released ? new StyleAtlasError('E_RUNTIME', `${this.label}: the session was released`) : why;
+    for (const w of this.waiting.values()) w.reject(this.stopped);
+    this.waiting.clear();
   }
 
   /**
@@ -220,9 +241,11 @@ export class WorkerSession implements InferenceRunner {
     const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : model.slice();
     const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
     const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model: bytes, options: sessionOptions(opts) }, transferList });
-    const ready = await new Promise<{ type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] }>((resolve, reject) => {
+    type Ready = { type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] };
+    const ready = await new Promise<Ready>((resolve) => {
       worker.once('message', resolve);
-      worker.once('error', reject);
+      worker.once('error', (e) => resolve({ type: 'error', message: e.message }));
+      worker.once('exit', (code) => resolve({ type: 'error', message: `the worker stopped (exit code ${code}) before the model was loaded` }));
     });
     if (ready.type !== 'ready') {
       await worker.terminate();
@@ -232,15 +255,27 @@ export class WorkerSession implements InferenceRunner {
   }
 
   run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
+    if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
-    const transfer = [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))];
-    return new Promise((resolve, reject) => {
+    const run = new Promise<Record<string, TensorValue>>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, feeds, outputNames }, transfer);
+      this.worker.postMessage({ type: 'run', id, feeds, outputNames });
     });
+    const settled = run.then(() => {}, () => {});
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return run;
   }
 
+  /**
+   * Stop the worker once its runs have settled: a worker thread stopped while onnxruntime-node
+   * computes in it takes the whole process down (measured with onnxruntime-node 1.30 on Node 24:
+   * "terminate called after throwing an instance of 'Napi::Error'"; the native run completes into
+   * a torn-down environment, cf. microsoft/onnxruntime#28646 on how Run() is dispatched).
+   */
   async release(): Promise<void> {
+    this.released = true;
+    await Promise.allSettled(this.inFlight);
     await this.worker.terminate();
   }
 }

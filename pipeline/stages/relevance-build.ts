@@ -159,7 +159,11 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
   }
 }
 
-/** Schema metadata of relevance.arrow: everything needed to reproduce or trust the numbers. */
+/**
+ * Schema metadata of relevance.arrow: what determines its numbers, and nothing else — so a
+ * resumed, a sharded-and-merged and an uninterrupted build give the same bytes. When, where and
+ * from which commit it ran is in build.sqlite (meta, chunks, timings) and the catalogue.
+ */
 export function arrowMetadata(db: BuildDb, config: RelevanceConfig, shard: Shard): Record<string, string> {
   const meta = db.allMeta();
   return {
@@ -174,9 +178,6 @@ export function arrowMetadata(db: BuildDb, config: RelevanceConfig, shard: Shard
     'styleatlas.seeds': JSON.stringify({ samples: config.sampleSeed, stats: config.statsSeed, statsSamples: config.statsSamples }),
     'styleatlas.channel_set': config.channelSet,
     'styleatlas.tool': meta.tool ?? '',
-    'styleatlas.commit': meta.commit ?? '',
-    'styleatlas.started': meta.started ?? '',
-    'styleatlas.finished': meta.finished ?? '',
   };
 }
 

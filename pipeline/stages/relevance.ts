@@ -12,6 +12,7 @@
  * so the bytes, never depend on timing).
  */
 import PQueue from 'p-queue';
+import { StyleAtlasError, isStyleAtlasError } from '../core/errors.ts';
 import { RelevanceAccumulator } from '../core/relevance.ts';
 import type { Generator } from '../models/generator.ts';
 import type { InferenceRunner } from '../models/runtime.ts';
@@ -71,29 +72,53 @@ async function* chunkBatches(ctx: ChunkContext, chunk: Chunk): AsyncGenerator<Ba
   if (batch.filled > 0) yield { ...batch, codes: batch.codes.subarray(0, batch.filled * total) };
 }
 
-/** Δi and the per-channel facts of one chunk. Deterministic for a given config. */
+type Done = { embeds: Float32Array; batch: Batch };
+
+/**
+ * Δi and the per-channel facts of one chunk. Deterministic for a given config. A failing run
+ * (E_NUMERIC from a NaN the model produced, a worker that stopped) is observed the moment it
+ * fails — also while the next batch is being prepared — stops the chunk, and is thrown as a coded
+ * error naming the chunk once every run in flight has settled; nothing of the chunk is committed.
+ */
 export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<ChannelResultRow[]> {
   const accs = chunk.channels.map(() => new RelevanceAccumulator(ctx.dim));
   const queue = new PQueue({ concurrency: ctx.inflight });
-  const pending: Promise<{ embeds: Float32Array; batch: Batch }>[] = [];
-  const fold = ({ embeds, batch }: { embeds: Float32Array; batch: Batch }) => {
+  const pending: Promise<Done>[] = [];
+  let failed = false;
+  const fold = ({ embeds, batch }: Done) => {
     batch.pairChannel.forEach((k, p) => accs[k].addPair(embeds, 2 * p, embeds, 2 * p + 1));
     ctx.onRenders?.(batch.filled);
   };
-  for await (const batch of chunkBatches(ctx, chunk)) {
-    const feeds = ctx.gen.synthesisFeeds(batch.codes, batch.filled);
-    pending.push(
-      queue.add(async () => {
-        const out = await ctx.session.run(feeds, ['image_embeds']);
-        return { embeds: out.image_embeds.data as Float32Array, batch };
-      }) as Promise<{ embeds: Float32Array; batch: Batch }>,
-    );
-    // Bounded in-flight work: fold the oldest batch before preparing more than `inflight` ahead.
-    while (pending.length > ctx.inflight) fold(await pending.shift()!);
+  try {
+    for await (const batch of chunkBatches(ctx, chunk)) {
+      const feeds = ctx.gen.synthesisFeeds(batch.codes, batch.filled);
+      const run = queue.add(async () => ({ embeds: (await ctx.session.run(feeds, ['image_embeds'])).image_embeds.data as Float32Array, batch })) as Promise<Done>;
+      // Handled at once, so a run that fails while this loop awaits the next batch's styles is
+      // never an unhandled rejection; the error itself is rethrown below, in submission order.
+      run.catch(() => (failed = true));
+      pending.push(run);
+      // Bounded in-flight work: fold the oldest batch before preparing more than `inflight` ahead.
+      while (pending.length > ctx.inflight || (failed && pending.length > 0)) fold(await pending.shift()!);
+    }
+    while (pending.length) fold(await pending.shift()!);
+  } catch (e) {
+    await Promise.allSettled(pending); // nothing may still run on the session when the caller releases it
+    throw inChunk(e, chunk);
   }
-  while (pending.length) fold(await pending.shift()!);
   return accs.map((a, k) => {
     const r = a.result();
     return { channel: chunk.channels[k], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, pairs: r.pairs, direction: r.direction };
   });
+}
+
+/** A coded error of a chunk says which chunk, and that the build can continue once its cause is fixed. */
+function inChunk(e: unknown, chunk: Chunk): unknown {
+  if (!isStyleAtlasError(e)) return e;
+  const first = chunk.channels[0];
+  const last = chunk.channels[chunk.channels.length - 1];
+  return new StyleAtlasError(
+    e.code,
+    `relevance chunk ${chunk.index} (channels ${first}–${last}): ${e.message}`,
+    e.hint ?? 'the chunks before it are committed: fix the cause, then continue the build with --resume',
+  );
 }

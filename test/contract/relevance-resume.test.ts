@@ -1,18 +1,28 @@
-/** Resume and shards give exactly what one uninterrupted build gives; bad combinations are refused. */
-import { readFileSync } from 'node:fs';
+/**
+ * Resume and shards give exactly the bytes one uninterrupted build gives (relevance.arrow and
+ * fs3.npy, and the downloads a catalogue makes of them); bad combinations are refused.
+ */
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, StyleAtlasError } from '../../pipeline/core/errors.ts';
+import { BuildDb } from '../../pipeline/store/build-db.ts';
 import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
+import { runCatalogue } from '../../pipeline/stages/catalogue.ts';
 import { mergeShards } from '../../pipeline/stages/merge.ts';
 import { type RelevanceRun, runRelevanceBuild } from '../../pipeline/stages/relevance-build.ts';
-import { modelDir } from '../helpers/bundles.ts';
+import { MODELS, modelDir } from '../helpers/bundles.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const tmp = tempDir();
 const config: RelevanceRun['config'] = { samples: 2, alphaP: 5, psi: 0.7, sampleSeed: 0, statsSamples: 2000, statsSeed: 500, channelSet: 'conv', chunkChannels: 40, batch: 12 };
 const run = (outDir: string, extra: Partial<RelevanceRun> = {}) =>
   runRelevanceBuild({ generatorDir: modelDir('tiny'), encoderDir: modelDir('colour-world'), outDir, config, resume: false, runtime: {}, ...extra });
+
+/** relevance.arrow and fs3.npy of two build folders hold the same bytes. */
+function expectSameBytes(dir: string, reference: string) {
+  for (const f of ['relevance.arrow', 'fs3.npy']) expect(readFileSync(join(dir, f)).equals(readFileSync(join(reference, f))), f).toBe(true);
+}
 
 function columns(dir: string) {
   const t = readRelevanceArrowFile(join(dir, 'relevance.arrow'));
@@ -50,7 +60,7 @@ describe('relevance builds', () => {
     expect(second.complete).toBe(true);
     expect(second.renders).toBe(7 * 40 * 4 - (40 * 12 - 464) * 4); // the 7 chunks left, last one short
     expect(columns(dir)).toEqual(whole);
-    expect(readFileSync(join(dir, 'fs3.npy')).equals(readFileSync(join(tmp, 'whole', 'fs3.npy')))).toBe(true);
+    expectSameBytes(dir, join(tmp, 'whole'));
   }, 300_000);
 
   it('shards merged give identical columns; missing, duplicated and mismatched shards are refused', async () => {
@@ -58,6 +68,7 @@ describe('relevance builds', () => {
     for (const [i, d] of dirs.entries()) expect((await run(d, { shard: { index: i, count: 3 } })).complete).toBe(true);
     mergeShards(dirs, join(tmp, 'merged'));
     expect(columns(join(tmp, 'merged'))).toEqual(whole);
+    expectSameBytes(join(tmp, 'merged'), join(tmp, 'whole'));
     await expectCode(() => mergeShards([dirs[0], dirs[2]], join(tmp, 'm2')), 'E_SHARD', /missing shard 1\/3/);
     await expectCode(() => mergeShards([dirs[0], dirs[1], dirs[1]], join(tmp, 'm3')), 'E_SHARD', /given twice/);
     const other = join(tmp, 'other-psi');
@@ -69,17 +80,41 @@ describe('relevance builds', () => {
     await expectCode(() => mergeShards(dirs, join(tmp, 'merged')), 'E_SHARD', /already holds a build/);
   }, 300_000);
 
+  it("a catalogue of the resumed build publishes the uninterrupted build's download bytes", async () => {
+    // The catalogue names a build by its folder, so the resumed build is looked at under the same name.
+    const alias = join(tmp, 'alias', 'whole');
+    cpSync(join(tmp, 'resumed'), alias, { recursive: true });
+    const prompts = join(tmp, 'prompts.json');
+    writeFileSync(prompts, JSON.stringify({ format: 'styleatlas-prompts/1', id: 'two', title: 'Two', description: 'two prompts', defaults: { alpha: 2, beta: 0.1, betaFloor: 5 },
+      prompts: [{ id: 'red', neutral: 'photo', target: 'red photo', tags: [] }, { id: 'bright', neutral: 'photo', target: 'bright photo', tags: [] }] }));
+    const catalogue = (buildDir: string, outDir: string) => runCatalogue({ buildDir, promptsFile: prompts, outDir, modelsDir: MODELS, gallerySeeds: [7], galleryColumns: 2, runtime: {} });
+    await catalogue(join(tmp, 'whole'), join(tmp, 'cat-whole'));
+    await catalogue(alias, join(tmp, 'cat-resumed'));
+    const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length));
+    for (const kind of ['builds', 'directions']) {
+      const a = join(tmp, 'cat-whole', 'assets', kind);
+      const b = join(tmp, 'cat-resumed', 'assets', kind);
+      expect(files(b).sort()).toEqual(files(a).sort());
+      for (const f of files(a)) expect(readFileSync(b + f).equals(readFileSync(a + f)), f).toBe(true);
+    }
+  }, 300_000);
+
   it('resuming with other settings, or another shard, is refused', async () => {
     const dir = join(tmp, 'resumed');
     await expectCode(run(dir, { resume: true, config: { ...config, samples: 3 } }), 'E_RESUME', /samples: 2 vs 3/);
     await expectCode(run(dir, { resume: true, shard: { index: 0, count: 2 } }), 'E_RESUME', /holds shard/);
   });
 
-  it('records provenance in the Arrow schema metadata', () => {
+  it('records what determines the numbers in the Arrow schema metadata, and when and where it ran in build.sqlite', () => {
     const t = readRelevanceArrowFile(join(tmp, 'whole', 'relevance.arrow'));
     expect(JSON.parse(t.metadata['styleatlas.config'])).toMatchObject({ samples: 2, alphaP: 5, psi: 0.7, channelSet: 'conv', generator: { id: 'tiny' }, encoder: { id: 'colour-world' } });
     expect(t.metadata['styleatlas.tool']).toMatch(/^styleatlas /);
-    expect(t.metadata['styleatlas.commit']).toMatch(/^([0-9a-f]{40}(\+dirty)?|unknown)$/);
+    expect(Object.keys(t.metadata).filter((k) => /started|finished|commit|host|time/.test(k))).toEqual([]);
+    const db = new BuildDb(join(tmp, 'whole', 'build.sqlite'), { readonly: true });
+    const meta = db.allMeta();
+    db.close();
+    expect(meta.commit).toMatch(/^([0-9a-f]{40}(\+dirty)?|unknown)$/);
+    expect(Date.parse(meta.started)).toBeLessThanOrEqual(Date.parse(meta.finished));
     expect(t.layer[0]).toBe('b4.conv1');
     expect(t.layer.includes('b4.torgb')).toBe(false);
   });

@@ -1,4 +1,4 @@
-/** kill -9 in the middle of a real `styleatlas relevance` run, then --resume: same bytes. */
+/** kill -9 in the middle of a real `styleatlas relevance` run, then --resume: the same bytes. */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,5 +55,5 @@ it('a build killed with SIGKILL resumes to the same result as an uninterrupted o
   const a = readRelevanceArrowFile(join(whole, 'relevance.arrow'));
   const b = readRelevanceArrowFile(join(killed, 'relevance.arrow'));
   for (const k of ['channel', 'mu', 'sigma', 'effect', 'consistency', 'degenerate', 'direction'] as const) expect(b[k], k).toEqual(a[k]);
-  expect(readFileSync(join(killed, 'fs3.npy')).equals(readFileSync(join(whole, 'fs3.npy')))).toBe(true);
+  for (const f of ['relevance.arrow', 'fs3.npy']) expect(readFileSync(join(killed, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
 }, 300_000);
