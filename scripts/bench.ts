@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StyleAtlasError } from '../pipeline/core/errors.ts';
-import { parseDevice } from '../pipeline/models/runtime.ts';
+import { parseDevice, resolveDevice } from '../pipeline/models/devices.ts';
 import { RELEVANCE_DEFAULTS, defaultBatch } from '../pipeline/stages/relevance-plan.ts';
 import type { PipelineSettings } from './bench/workloads.ts';
 import { markCpu, othersCores } from './bench/cpu.ts';
@@ -22,7 +22,7 @@ import { type BenchConfig, missingBundles, runConfig } from './bench/suite.ts';
 const USAGE = `usage: npm run bench [-- OPTIONS]
   --quick          tiny + tiny-clip only
   --full           more samples and repetitions, more pipeline settings
-  --device NAME    cpu (default), webgpu or cuda
+  --device NAME    cpu (default), webgpu, cuda or auto; a GPU device never falls back to the CPU
   --json FILE      also write the results as JSON
   --help           this text`;
 
@@ -70,10 +70,12 @@ async function main(): Promise<void> {
     return;
   }
   if (values.quick && values.full) throw new StyleAtlasError('E_USAGE', '--quick and --full exclude each other');
-  const device = parseDevice(values.device ?? 'cpu');
+  const { device, reason } = resolveDevice(parseDevice(values.device ?? 'cpu'));
   const runtime = { device };
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const log = (m: string) => console.error(m);
+  // Sessions run on this provider alone (runtime.ts): the device printed is the one that ran.
+  log(`device: ${device} (${reason})`);
   const t0 = performance.now();
   const loadStart = loadAverage();
   const cpu = markCpu();

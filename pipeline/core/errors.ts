@@ -17,7 +17,11 @@ export type ErrorCode =
   | 'E_SHARD' // shards are missing, duplicated or mismatched
   | 'E_CHECKPOINT' // a checkpoint is unsafe or malformed
   | 'E_GRAD' // a graph cannot be differentiated as asked (an operator without a gradient rule, a shape it cannot know)
-  | 'E_STORE'; // an output store (Arrow, SQLite) is unreadable or inconsistent
+  | 'E_STORE' // an output store (Arrow, SQLite) is unreadable or inconsistent
+  | 'E_DEVICE' // the asked device (cuda, webgpu) cannot run here or cannot run the whole graph
+  | 'E_LOCKED' // another process (named by pid and host) is writing the same folder
+  | 'E_CONFIG' // a nightly config file has an unknown, missing or wrong key
+  | 'E_SCHEDULER'; // a batch scheduler (Slurm) is missing or refused a job
 
 export class StyleAtlasError extends Error {
   readonly code: ErrorCode;

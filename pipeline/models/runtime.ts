@@ -10,21 +10,9 @@ import './ort-privacy.mjs'; // before onnxruntime-node: telemetry off unless the
 import * as ort from 'onnxruntime-node';
 import { StyleAtlasError, fail } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
+import { type Device, EXECUTION_PROVIDERS, type ExecutionRecord, assertDeviceHere, deviceOpenFailure, executionRecord } from './devices.ts';
 
-/** Device names users pass (--device) and the execution providers each one asks for. */
-export const EXECUTION_PROVIDERS = Object.freeze({
-  cpu: ['cpu'],
-  cuda: ['cuda', 'cpu'],
-  webgpu: ['webgpu', 'cpu'],
-} as const);
-export type Device = keyof typeof EXECUTION_PROVIDERS;
-
-export function parseDevice(name: string): Device {
-  if (!Object.hasOwn(EXECUTION_PROVIDERS, name)) {
-    fail('E_INPUT', `unknown device "${name}"; valid devices: ${Object.keys(EXECUTION_PROVIDERS).join(', ')}`);
-  }
-  return name as Device;
-}
+export type { Device } from './devices.ts';
 
 /** The onnxruntime-node version in use (benchmarks and provenance report it). */
 export function runtimeVersion(): string {
@@ -62,12 +50,16 @@ export interface ValueInfo {
   shape: readonly (number | string)[];
 }
 
-const CUDA_HINT =
-  'the CUDA provider is not bundled: install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (README, "GPU")';
+/** Where sessions opened with these options run (for build.sqlite and the logs). */
+export function runtimeExecution(opts: RuntimeOptions): ExecutionRecord {
+  return executionRecord(opts.device ?? 'cpu', opts.threads ?? 0, runtimeVersion());
+}
 
 /** What stages need from a session, wherever it runs. */
 export interface InferenceRunner {
   readonly label: string;
+  /** The execution provider every node of the session runs on. */
+  readonly device: Device;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   /**
@@ -78,13 +70,19 @@ export interface InferenceRunner {
   release(): Promise<void>;
 }
 
+/**
+ * A session runs on its device's provider alone. onnxruntime appends its CPU provider for nodes
+ * another provider cannot run; for a GPU device that fallback is switched off, so a session
+ * either runs every node on the GPU or fails to open (E_DEVICE) — never partly on the CPU.
+ */
 function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
   const device = opts.device ?? 'cpu';
   return {
-    executionProviders: [...EXECUTION_PROVIDERS[device]],
+    executionProviders: [EXECUTION_PROVIDERS[device]],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
+    ...(device === 'cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
   };
 }
 
@@ -97,23 +95,24 @@ export class ModelSession implements InferenceRunner {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly label: string,
+    readonly device: Device,
     readonly inputs: readonly ValueInfo[],
     readonly outputs: readonly ValueInfo[],
   ) {}
 
   static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<ModelSession> {
     const device = opts.device ?? 'cpu';
+    assertDeviceHere(label, device);
     const options = sessionOptions(opts);
     let session: ort.InferenceSession;
     try {
       session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     } catch (e) {
-      const msg = (e as Error).message;
-      fail('E_RUNTIME', `${label}: onnxruntime could not load the model on ${device}: ${msg}`, device === 'cuda' ? CUDA_HINT : undefined);
+      deviceOpenFailure(label, device, (e as Error).message);
     }
     const info = (m: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] =>
       m.map((v) => ({ name: v.name, type: v.isTensor ? v.type : 'non-tensor', shape: v.isTensor ? [...v.shape] : [] }));
-    return new ModelSession(session, label, info(session.inputMetadata), info(session.outputMetadata));
+    return new ModelSession(session, label, device, info(session.inputMetadata), info(session.outputMetadata));
   }
 
   /** Run and return the requested outputs (all by default). NaN/Inf in an output is E_NUMERIC. */
@@ -160,11 +159,13 @@ export async function timeModelRuns(
   runs: { warmup: number; timed: number },
   opts: RuntimeOptions = {},
 ): Promise<number[]> {
+  const device = opts.device ?? 'cpu';
+  assertDeviceHere('benchmark model', device);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(model, sessionOptions(opts));
   } catch (e) {
-    fail('E_RUNTIME', `benchmark model: onnxruntime could not load it on ${opts.device ?? 'cpu'}: ${(e as Error).message}`, opts.device === 'cuda' ? CUDA_HINT : undefined);
+    deviceOpenFailure('benchmark model', device, (e as Error).message);
   }
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
@@ -200,6 +201,7 @@ export class WorkerSession implements InferenceRunner {
   private constructor(
     private readonly worker: Worker,
     readonly label: string,
+    readonly device: Device,
     readonly inputs: readonly ValueInfo[],
     readonly outputs: readonly ValueInfo[],
   ) {
@@ -237,6 +239,7 @@ export class WorkerSession implements InferenceRunner {
    */
   static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
     const device = opts.device ?? 'cpu';
+    assertDeviceHere(label, device);
     // A view into a larger (possibly pooled) buffer is copied first: only whole buffers move.
     const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : model.slice();
     const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
@@ -249,9 +252,9 @@ export class WorkerSession implements InferenceRunner {
     });
     if (ready.type !== 'ready') {
       await worker.terminate();
-      fail('E_RUNTIME', `${label}: onnxruntime could not load the model on ${device}: ${ready.message}`, device === 'cuda' ? CUDA_HINT : undefined);
+      deviceOpenFailure(label, device, ready.message ?? 'unknown error');
     }
-    return new WorkerSession(worker, label, ready.inputs!, ready.outputs!);
+    return new WorkerSession(worker, label, device, ready.inputs!, ready.outputs!);
   }
 
   run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {

@@ -53,7 +53,7 @@ ${runtimeOptionHelp}`,
       gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? DEFAULT_SEEDS, '--gallery-seeds'),
       galleryColumns: int(values, 'columns', GALLERY_DEFAULTS.columns, [2, 64]),
       textCachePath: flag(values, 'no-cache') ? undefined : resolve(io.cwd, str(values, 'text-cache') ?? DEFAULT_TEXT_CACHE),
-      runtime: runtimeOptions(values),
+      runtime: runtimeOptions(values, io),
       force: flag(values, 'force'),
       onProgress: printer.onProgress,
     });

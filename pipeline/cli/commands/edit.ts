@@ -62,7 +62,7 @@ ${runtimeOptionHelp}`,
     const seeds = parseIntList(str(values, 'seeds') ?? '0-3', '--seeds');
     const build = openBuild(requireStr(values, 'build'));
     const modelsDir = resolve(io.cwd, str(values, 'models-dir') ?? 'models');
-    const runtime = runtimeOptions(values);
+    const runtime = runtimeOptions(values, io);
     const gen = await Generator.open(bundleForBuild(modelsDir, build.config.generator, 'generator'), runtime);
     const enc = await Encoder.open(bundleForBuild(modelsDir, build.config.encoder, 'encoder'), { ...runtime, parts: ['text'] });
     const cache = flag(values, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, DEFAULT_TEXT_CACHE));

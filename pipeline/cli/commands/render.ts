@@ -35,7 +35,7 @@ ${runtimeOptionHelp}`,
     if (seeds.length > 4096) fail('E_INPUT', `--seeds: ${seeds.length} images is too many for one sheet (max 4096)`);
     const psi = num(values, 'psi', 0.7, [0, 1]);
     const cols = int(values, 'cols', Math.min(8, seeds.length), [1, 256]);
-    const gen = await Generator.open(requireStr(values, 'generator'), runtimeOptions(values));
+    const gen = await Generator.open(requireStr(values, 'generator'), runtimeOptions(values, io));
     const res = gen.arch.resolution;
     const scale = num(values, 'scale', res < 128 ? 2 : 1, [0.05, 16]);
     try {
