@@ -1,28 +1,40 @@
 /**
- * A whole relevance build in a folder: configuration checks, style statistics, the chunks of
- * this shard (skipping committed ones on --resume), then the published files.
+ * A whole relevance build in a folder: configuration checks, the folder's lock (one writer),
+ * style statistics (a given file, or computed once into the folder), the chunks of this shard
+ * (skipping committed ones on --resume, each recorded with where it ran), then the published files.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
+import { type ExecutionRecord, describeExecution } from '../models/devices.ts';
 import { Encoder } from '../models/encoder.ts';
 import { buildRenderEncodeModel } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
-import { type RuntimeOptions, WorkerSession } from '../models/runtime.ts';
+import { type RuntimeOptions, WorkerSession, runtimeExecution } from '../models/runtime.ts';
 import { BuildDb } from '../store/build-db.ts';
+import { FolderLock } from '../store/lock.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { computeChunk } from './relevance.ts';
 import { RELEVANCE_DEFAULTS, type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
 import { type BuildOutputs, writeBuildOutputs } from './relevance-output.ts';
-import { computeStyleStats } from './stats.ts';
+import { givenStats, ownStats } from './relevance-stats.ts';
 
 export interface RelevanceRun {
   generatorDir: string;
   encoderDir: string;
   outDir: string;
-  /** `batch: 'auto'` picks defaultBatch(resolution) for the generator. */
-  config: Omit<RelevanceConfig, 'generator' | 'encoder' | 'batch'> & { batch: number | 'auto' };
+  /** `batch: 'auto'` picks defaultBatch(resolution) for the generator. The statistics' M and
+   *  seed are needed without `statsFile`; with it they are read from the file (and, if given,
+   *  must agree with it). */
+  config: Omit<RelevanceConfig, 'generator' | 'encoder' | 'batch' | 'statsSamples' | 'statsSeed' | 'statsSha256'> & {
+    batch: number | 'auto';
+    statsSamples?: number;
+    statsSeed?: number;
+  };
+  /** μ, σ from this file (`styleatlas stats`), shared by every shard; without it they are
+   *  computed once into the build folder as stats.npz. */
+  statsFile?: string;
   shard?: Shard;
   resume: boolean;
   runtime: RuntimeOptions;
@@ -45,52 +57,65 @@ export interface RelevanceSummary {
   seconds: number;
   rendersPerSecond: number;
   statsSeconds: number;
+  /** Where this run's chunks ran (undefined when it had no chunk left to compute). */
+  execution?: ExecutionRecord;
   outputs?: BuildOutputs;
 }
 
 export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSummary> {
   const log = run.log ?? (() => {});
   const shard = run.shard ?? { index: 0, count: 1 };
+  const shardLabel = `${shard.index}/${shard.count}`;
   const gen = await Generator.open(run.generatorDir, run.runtime);
   let enc: Encoder | undefined;
   let db: BuildDb | undefined;
+  let lock: FolderLock | undefined;
   let session: WorkerSession | undefined;
   try {
     enc = await Encoder.open(run.encoderDir, { ...run.runtime, parts: [] });
-    const config: RelevanceConfig = {
+    const given = givenStats(run, gen, run.config.psi);
+    let config: RelevanceConfig = {
       generator: { id: gen.manifest.id, manifestSha256: gen.bundle.manifestSha256 },
       encoder: { id: enc.manifest.id, manifestSha256: enc.bundle.manifestSha256 },
       ...run.config,
+      statsSamples: given?.provenance.samples ?? run.config.statsSamples!,
+      statsSeed: given?.provenance.seed ?? run.config.statsSeed!,
+      statsSha256: given?.sha256 ?? '',
       batch: run.config.batch === 'auto' ? defaultBatch(gen.arch.resolution) : run.config.batch,
     };
     validateConfig(config);
     mkdirSync(run.outDir, { recursive: true });
+    lock = FolderLock.acquire(run.outDir, `relevance --shard ${shardLabel}`);
+    const takeOver = lock.takeOverNote();
+    if (takeOver) log(`relevance: ${takeOver}`);
     db = new BuildDb(join(run.outDir, 'build.sqlite'));
-    const stored = db.getMeta('config');
+    const storedRaw = db.getMeta('config');
+    const stored = storedRaw ? (JSON.parse(storedRaw) as RelevanceConfig) : undefined;
+    const refuseOther = (c: RelevanceConfig) => {
+      const diff = stored ? configDifferences(stored, c) : [];
+      if (diff.length) fail('E_RESUME', `${run.outDir} holds a build with other settings (${diff.join('; ')})`, 'use another --out, or repeat the original settings (and --stats file)');
+    };
     if (stored) {
-      const diff = configDifferences(JSON.parse(stored), config);
-      if (diff.length) fail('E_RESUME', `${run.outDir} holds a build with other settings (${diff.join('; ')})`, 'use another --out, or repeat the original settings');
+      refuseOther({ ...config, statsSha256: stored.statsSha256 }); // settings first, before any statistics are computed
       const storedShard = db.getMeta('shard');
       if (storedShard && storedShard !== JSON.stringify(shard)) fail('E_RESUME', `${run.outDir} holds shard ${storedShard}, not ${JSON.stringify(shard)}`);
       if (!run.resume) fail('E_RESUME', `${run.outDir} already holds a build`, 'pass --resume to continue it, or choose another --out');
-    } else {
+    }
+    const { stats, seconds: statsSeconds } = given ? { stats: given, seconds: 0 } : await ownStats(run, gen, config, db, log);
+    config = { ...config, statsSha256: stats.sha256 };
+    if (stored) refuseOther(config);
+    else {
       db.setMeta({
         config: JSON.stringify(config),
         shard: JSON.stringify(shard),
         layers: JSON.stringify(gen.manifest.layers),
         dim: String(enc.dim),
+        stats: JSON.stringify({ file: given ? resolve(run.statsFile!) : join(run.outDir, 'stats.npz'), sha256: stats.sha256 }),
         started: new Date().toISOString(),
         ...toolProvenance(),
       });
     }
-    let statsSeconds = 0;
-    if (!db.hasStats()) {
-      log(`stats: μ, σ of ${gen.layout.total} style channels over ${config.statsSamples} samples`);
-      const st = await computeStyleStats(gen, { samples: config.statsSamples, seed: config.statsSeed, psi: config.psi, onProgress: run.onProgress });
-      db.saveStats(st.mu, st.sigma);
-      db.addTiming('stats', st.seconds, st.samples);
-      statsSeconds = st.seconds;
-    }
+    if (!db.hasStats()) db.saveStats(stats.mu, stats.sigma);
     const { mu, sigma } = db.loadStats(gen.layout.total);
     const channels = channelsOf(gen.layout, config.channelSet);
     const chunks = planChunks(channels, config.chunkChannels, shard);
@@ -98,12 +123,16 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     const todo = chunks.filter((c) => !done.has(c.index));
     const shardChannels = chunks.reduce((s, c) => s + c.channels.length, 0);
     const rendersPerChannel = 2 * config.samples;
-    log(`relevance: ${shardChannels} channels (${config.channelSet}${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}), ${todo.length} of ${chunks.length} chunks to do, ${rendersPerChannel} renders per channel`);
+    log(`relevance: ${shardChannels} channels (${config.channelSet}${shard.count > 1 ? `, shard ${shardLabel}` : ''}), ${todo.length} of ${chunks.length} chunks to do, ${rendersPerChannel} renders per channel`);
     let renders = 0;
+    let execution: ExecutionRecord | undefined;
     const t0 = performance.now();
     if (todo.length > 0) {
       // The model's bytes go to the worker in memory: no temporary file to leave behind.
       session = await WorkerSession.open(buildRenderEncodeModel(gen, enc), 'render+encode', run.runtime);
+      execution = runtimeExecution({ ...run.runtime, device: session.device });
+      const runId = db.addRun(shardLabel, execution);
+      log(`relevance: running on ${describeExecution(execution)}`);
       const doneChannels = shardChannels - todo.reduce((s, c) => s + c.channels.length, 0);
       const clock = new ProgressClock('relevance', todo.reduce((s, c) => s + c.channels.length, 0) * rendersPerChannel, 'renders', run.onProgress);
       let limit = run.maxChunks ?? Number.POSITIVE_INFINITY;
@@ -116,13 +145,13 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
           { gen, session, config, mu, sigma, dim: enc.dim, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
           chunk,
         );
-        db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000);
+        db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000, runId);
         channelsNow += chunk.channels.length;
         clock.tick(renders, `${channelsNow}/${shardChannels} channels`);
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    if (renders > 0) db.addTiming('relevance', seconds, renders, { device: run.runtime.device ?? 'cpu', threads: run.runtime.threads ?? 0, batch: config.batch });
+    if (renders > 0) db.addTiming('relevance', seconds, renders, { device: execution?.provider ?? 'cpu', threads: run.runtime.threads ?? 0, batch: config.batch });
     const doneNow = db.doneChunks();
     const chunksDone = doneNow.size;
     const complete = chunks.every((c) => doneNow.has(c.index));
@@ -149,11 +178,13 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       seconds,
       rendersPerSecond: seconds > 0 ? renders / seconds : 0,
       statsSeconds,
+      execution,
       outputs,
     };
   } finally {
     await session?.release();
     db?.close();
+    lock?.release();
     await enc?.release();
     await gen.release();
   }
@@ -177,6 +208,7 @@ export function arrowMetadata(db: BuildDb, config: RelevanceConfig, shard: Shard
     'styleatlas.psi': String(config.psi),
     'styleatlas.seeds': JSON.stringify({ samples: config.sampleSeed, stats: config.statsSeed, statsSamples: config.statsSamples }),
     'styleatlas.channel_set': config.channelSet,
+    'styleatlas.stats_sha256': config.statsSha256,
     'styleatlas.tool': meta.tool ?? '',
   };
 }

@@ -60,6 +60,8 @@ export interface RelevanceConfig {
   /** M samples for μ, σ, with seeds statsSeed … statsSeed+M−1. */
   statsSamples: number;
   statsSeed: number;
+  /** sha256 of the statistics file (store/stats-file.ts) every chunk was computed with. */
+  statsSha256: string;
   channelSet: ChannelSet;
   /** Channels per committed chunk; chunks are the unit of resume and of sharding. */
   chunkChannels: number;

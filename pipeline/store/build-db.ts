@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
+import type { ExecutionRecord } from '../models/devices.ts';
 
 export interface ChannelResultRow {
   channel: number;
@@ -25,7 +26,20 @@ CREATE TABLE IF NOT EXISTS results (
   channel INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, effect REAL NOT NULL, consistency REAL NOT NULL,
   degenerate INTEGER NOT NULL, pairs INTEGER NOT NULL, direction BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS timings (stage TEXT PRIMARY KEY, seconds REAL NOT NULL, renders INTEGER NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+  run INTEGER PRIMARY KEY, shard TEXT NOT NULL, provider TEXT NOT NULL, onnxruntime TEXT NOT NULL,
+  threads INTEGER NOT NULL, cores INTEGER NOT NULL, cpu TEXT NOT NULL, gpu TEXT, host TEXT NOT NULL,
+  pid INTEGER NOT NULL, started_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_runs (chunk INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(run));
 `;
+
+/** One process that computed chunks of a build: where and on what it ran. */
+export interface RunRecord extends ExecutionRecord {
+  run: number;
+  /** The shard it computed, as "i/n". */
+  shard: string;
+  startedAt: string;
+}
 
 function blob(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -95,15 +109,47 @@ export class BuildDb {
     return new Set((this.db.prepare('SELECT chunk FROM chunks').all() as { chunk: number }[]).map((r) => r.chunk));
   }
 
-  /** One transaction: the chunk's channel results and its completion record. */
-  commitChunk(chunk: number, rows: readonly ChannelResultRow[], renders: number, seconds: number): void {
+  /** A process starts computing chunks: its execution record, whose id its chunks carry. */
+  addRun(shard: string, r: ExecutionRecord, startedAt = new Date().toISOString()): number {
+    const info = this.db
+      .prepare('INSERT INTO runs (shard, provider, onnxruntime, threads, cores, cpu, gpu, host, pid, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(shard, r.provider, r.onnxruntime, r.threads, r.cores, r.cpu, r.gpu, r.host, r.pid, startedAt);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Builds from before execution records have no runs tables (read-only opening creates none). */
+  private hasTable(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  }
+
+  runs(): RunRecord[] {
+    if (!this.hasTable('runs')) return [];
+    const rows = this.db.prepare('SELECT * FROM runs ORDER BY run').all() as Record<string, unknown>[];
+    return rows.map((r) => ({
+      run: r.run as number, shard: r.shard as string, provider: r.provider as RunRecord['provider'], onnxruntime: r.onnxruntime as string,
+      threads: r.threads as number, cores: r.cores as number, cpu: r.cpu as string, gpu: (r.gpu as string | null) ?? null,
+      host: r.host as string, pid: r.pid as number, startedAt: r.started_at as string,
+    }));
+  }
+
+  /** Which run computed each chunk. */
+  chunkRuns(): Map<number, number> {
+    if (!this.hasTable('chunk_runs')) return new Map();
+    const rows = this.db.prepare('SELECT chunk, run FROM chunk_runs').all() as { chunk: number; run: number }[];
+    return new Map(rows.map((r) => [r.chunk, r.run]));
+  }
+
+  /** One transaction: the chunk's channel results, its completion record and the run that computed it. */
+  commitChunk(chunk: number, rows: readonly ChannelResultRow[], renders: number, seconds: number, run?: number): void {
     const ins = this.db.prepare(
       'INSERT INTO results (channel, chunk, effect, consistency, degenerate, pairs, direction) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const done = this.db.prepare('INSERT INTO chunks (chunk, channels, renders, seconds, finished_at) VALUES (?, ?, ?, ?, ?)');
+    const ran = this.db.prepare('INSERT INTO chunk_runs (chunk, run) VALUES (?, ?)');
     this.db.transaction(() => {
       for (const r of rows) ins.run(r.channel, chunk, r.effect, r.consistency, r.degenerate, r.pairs, blob(r.direction));
       done.run(chunk, rows.length, renders, seconds, new Date().toISOString());
+      if (run !== undefined) ran.run(chunk, run);
     })();
   }
 

@@ -1,14 +1,15 @@
 /**
- * NumPy `.npy` (format 1.0) for float32 and int64 arrays, little-endian, C order.
+ * NumPy `.npy` (format 1.0) for float32, float64 and int64 arrays, little-endian, C order.
  * Pure: bytes in, bytes out. Checked against numpy.load in test/parity.
  */
 import { fail } from '../core/errors.ts';
 
 export type NpyArray =
   | { dtype: 'float32'; shape: number[]; data: Float32Array }
+  | { dtype: 'float64'; shape: number[]; data: Float64Array }
   | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
 
-const DESCR = { float32: '<f4', int64: '<i8' } as const;
+const DESCR = { float32: '<f4', float64: '<f8', int64: '<i8' } as const;
 
 export function encodeNpy(arr: NpyArray): Uint8Array {
   const count = arr.shape.reduce((a, b) => a * b, 1);
@@ -48,9 +49,13 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
     if (body.byteLength !== count * 4) fail('E_STORE', `${what}: expected ${count * 4} data bytes, found ${body.byteLength}`);
     return { dtype: 'float32', shape, data: new Float32Array(body.buffer, 0, count) };
   }
+  if (descr === '<f8') {
+    if (body.byteLength !== count * 8) fail('E_STORE', `${what}: expected ${count * 8} data bytes, found ${body.byteLength}`);
+    return { dtype: 'float64', shape, data: new Float64Array(body.buffer, 0, count) };
+  }
   if (descr === '<i8') {
     if (body.byteLength !== count * 8) fail('E_STORE', `${what}: expected ${count * 8} data bytes, found ${body.byteLength}`);
     return { dtype: 'int64', shape, data: new BigInt64Array(body.buffer, 0, count) };
   }
-  return fail('E_STORE', `${what}: dtype ${descr} is not supported (float32 '<f4' or int64 '<i8')`);
+  return fail('E_STORE', `${what}: dtype ${descr} is not supported (float32 '<f4', float64 '<f8' or int64 '<i8')`);
 }

@@ -107,6 +107,7 @@ export async function pipelineRun(m: BenchModels, session: InferenceRunner, w: W
     sampleSeed: w.sampleSeed,
     statsSamples: 0,
     statsSeed: 0,
+    statsSha256: '',
     channelSet: 'conv',
     chunkChannels: w.channels.length,
     batch: settings.batch,

@@ -18,7 +18,7 @@ import { buildNaNGenerator } from '../helpers/nan-world.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const tmp = tempDir();
-const config: RelevanceRun['config'] = { samples: 2, alphaP: 5, psi: 0.7, sampleSeed: 0, statsSamples: 2000, statsSeed: 500, channelSet: 'conv', chunkChannels: 40, batch: 8 };
+const config = { samples: 2, alphaP: 5, psi: 0.7, sampleSeed: 0, statsSamples: 2000, statsSeed: 500, channelSet: 'conv', chunkChannels: 40, batch: 8 } satisfies RelevanceRun['config'];
 const build = (outDir: string, extra: Partial<RelevanceRun> = {}) =>
   runRelevanceBuild({ generatorDir: modelDir('tiny'), encoderDir: modelDir('colour-world'), outDir, config, resume: false, runtime: {}, ...extra });
 

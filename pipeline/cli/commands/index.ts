@@ -15,6 +15,7 @@ import relevance from './relevance.ts';
 import render from './render.ts';
 import siteBuild from './site-build.ts';
 import siteServe from './site-serve.ts';
+import stats from './stats.ts';
 import tokenize from './tokenize.ts';
 
 export interface CommandSection {
@@ -24,7 +25,7 @@ export interface CommandSection {
 
 export const commandSections: readonly CommandSection[] = [
   { title: '1. models (bundles to build, import and look at)', commands: [modelsBuild, modelsList, importStylegan2, importClip, render, tokenize] },
-  { title: '2. relevance (the fs3 matrix of a generator × encoder)', commands: [relevance, merge, importFs3, exportReference, deltaT, edit] },
+  { title: '2. relevance (the fs3 matrix of a generator × encoder)', commands: [stats, relevance, merge, importFs3, exportReference, deltaT, edit] },
   { title: '3. catalogue (directions of a prompt file, with galleries and downloads)', commands: [catalogue] },
   { title: '4. site (the website of a catalogue)', commands: [siteBuild, siteServe] },
   { title: 'all of it', commands: [demo] },

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fail } from '../../core/errors.ts';
 import { CHANNEL_SETS, RELEVANCE_DEFAULTS, parseChannelSet, parseShard } from '../../stages/relevance-plan.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { flag, int, num, requireStr, str } from '../args.ts';
@@ -9,14 +10,17 @@ import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime
 export default defineCommand({
   path: ['relevance'],
   summary: 'measure every channel\'s relevance Δi_c (the fs3 matrix) for a generator and an encoder',
-  usage: '--generator DIR --encoder DIR --out DIR [--samples N] [--alpha-p X] [--psi X] [--channels SET] [--shard i/n] [--resume]',
+  usage: '--generator DIR --encoder DIR --out DIR [--stats FILE] [--samples N] [--alpha-p X] [--psi X] [--channels SET] [--shard i/n] [--resume]',
   details: `For each channel c and sample n, renders s with s_c := μ_c ± α_p σ_c, encodes both images, and
 averages the normalised embedding differences (DESIGN §1). Channels are perturbed independently
-from each sample's own codes. Style statistics μ, σ are computed first (--stats-samples).
+from each sample's own codes. Style statistics μ, σ come from --stats FILE (\`styleatlas stats\`:
+give every shard of a build the same file), or are computed once into --out/stats.npz.
 
 Outputs in --out: relevance.arrow (one row per channel), fs3.npy (float32 [C, D]) and
-build.sqlite (progress and provenance). Progress commits after every chunk of channels: a killed
-build continues with --resume and gives the same bytes as an uninterrupted one.
+build.sqlite (progress, provenance, and where each chunk ran: provider, onnxruntime, CPU/GPU,
+threads, host). Progress commits after every chunk of channels: a killed build continues with
+--resume and gives the same bytes as an uninterrupted one. One process writes a folder at a
+time: a second one stops with E_LOCKED naming the first one's pid and host (build.lock).
 
   --generator DIR       generator bundle (e.g. models/tiny)
   --encoder DIR         encoder bundle (e.g. models/tiny-clip, models/colour-world)
@@ -25,8 +29,9 @@ build continues with --resume and gives the same bytes as an uninterrupted one.
   --alpha-p X           perturbation in σ units (default ${RELEVANCE_DEFAULTS.alphaP})
   --psi X               truncation ψ (default ${RELEVANCE_DEFAULTS.psi})
   --seed S              samples use seeds S … S+N−1 (default ${RELEVANCE_DEFAULTS.sampleSeed})
-  --stats-samples M     samples for μ, σ (default ${RELEVANCE_DEFAULTS.statsSamples})
-  --stats-seed S        their first seed (default ${RELEVANCE_DEFAULTS.statsSeed})
+  --stats FILE          μ, σ from a statistics file (styleatlas stats); its sha256 is recorded
+  --stats-samples M     without --stats: samples for μ, σ (default ${RELEVANCE_DEFAULTS.statsSamples})
+  --stats-seed S        without --stats: their first seed (default ${RELEVANCE_DEFAULTS.statsSeed})
   --channels SET        ${Object.entries(CHANNEL_SETS).map(([k, v]) => `${k}: ${v}`).join('\n                        ')}
                         (default ${RELEVANCE_DEFAULTS.channelSet})
   --shard i/n           compute only chunks i, i+n, i+2n, … (merge shards with \`styleatlas merge\`)
@@ -46,6 +51,7 @@ ${runtimeOptionHelp}`,
     'alpha-p': { type: 'string' },
     psi: { type: 'string' },
     seed: { type: 'string' },
+    stats: { type: 'string' },
     'stats-samples': { type: 'string' },
     'stats-seed': { type: 'string' },
     channels: { type: 'string' },
@@ -63,6 +69,10 @@ ${runtimeOptionHelp}`,
     const quiet = flag(values, 'quiet');
     const printer = progressPrinter(io, { quiet });
     const shardRaw = str(values, 'shard');
+    const statsFile = str(values, 'stats');
+    if (statsFile && (str(values, 'stats-samples') !== undefined || str(values, 'stats-seed') !== undefined)) {
+      fail('E_USAGE', '--stats FILE already fixes the statistics; --stats-samples and --stats-seed cannot be given with it');
+    }
     const summary = await runRelevanceBuild({
       generatorDir: requireStr(values, 'generator'),
       encoderDir: requireStr(values, 'encoder'),
@@ -72,15 +82,16 @@ ${runtimeOptionHelp}`,
         alphaP: num(values, 'alpha-p', d.alphaP),
         psi: num(values, 'psi', d.psi),
         sampleSeed: int(values, 'seed', d.sampleSeed, [0, 2 ** 31]),
-        statsSamples: int(values, 'stats-samples', d.statsSamples),
-        statsSeed: int(values, 'stats-seed', d.statsSeed, [0, 2 ** 31]),
+        statsSamples: statsFile ? undefined : int(values, 'stats-samples', d.statsSamples),
+        statsSeed: statsFile ? undefined : int(values, 'stats-seed', d.statsSeed, [0, 2 ** 31]),
         channelSet: parseChannelSet(str(values, 'channels') ?? d.channelSet),
         chunkChannels: int(values, 'chunk', d.chunk),
         batch: str(values, 'batch') === undefined || str(values, 'batch') === 'auto' ? 'auto' : int(values, 'batch', 16),
       },
+      statsFile: statsFile ? resolve(io.cwd, statsFile) : undefined,
       shard: shardRaw ? parseShard(shardRaw) : undefined,
       resume: flag(values, 'resume'),
-      runtime: runtimeOptions(values),
+      runtime: runtimeOptions(values, io),
       inflight: int(values, 'inflight', d.inflight, [1, 64]),
       onProgress: printer.onProgress,
       log: quiet ? undefined : (m) => io.err(m),
@@ -91,8 +102,9 @@ ${runtimeOptionHelp}`,
       return;
     }
     const what = summary.complete ? `done → ${summary.outputs?.arrow}` : `${summary.chunksDone}/${summary.chunksTotal} chunks (resumable)`;
+    const where = summary.execution ? ` on ${summary.execution.provider}` : '';
     io.err(
-      `relevance: ${summary.channels} channels, ${summary.renders} renders in ${formatDuration(summary.seconds)} (${summary.rendersPerSecond.toFixed(0)} renders/s); ${what}`,
+      `relevance: ${summary.channels} channels, ${summary.renders} renders${where} in ${formatDuration(summary.seconds)} (${summary.rendersPerSecond.toFixed(0)} renders/s); ${what}`,
     );
     io.out(summary.outDir);
   },
