@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'E_DEVICE' // the asked device (cuda, webgpu) cannot run here or cannot run the whole graph
   | 'E_LOCKED' // another process (named by pid and host) is writing the same folder
   | 'E_CONFIG' // a nightly config file has an unknown, missing or wrong key
-  | 'E_SCHEDULER'; // a batch scheduler (Slurm) is missing or refused a job
+  | 'E_SCHEDULER' // a batch scheduler (Slurm) is missing or refused a job
+  | 'E_JOB'; // a step of a nightly (a process or a scheduler job) failed; its log says why
 
 export class StyleAtlasError extends Error {
   readonly code: ErrorCode;

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
 import { REPO, modelDir } from '../helpers/bundles.ts';
@@ -44,13 +45,28 @@ async function until(cond: () => boolean, what: string, ms = 120_000): Promise<v
 const holder = (out: string) => join(out, 'build.lock.holder');
 const cudaLine = /^ONNXRUNTIME_NODE_INSTALL=cuda12 .*$/m.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))![0];
 
+/** Chunks committed so far (0 before the schema exists), read as any reader would. */
+function chunksDone(out: string): number {
+  try {
+    const db = new Database(join(out, 'build.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
 it('a second relevance on the same folder exits with E_LOCKED naming the first, which finishes unharmed', async () => {
   const reference = join(tmp, 'reference');
   expect(cli(args(reference)).status).toBe(0);
 
   const out = join(tmp, 'shared');
   const first = start(out);
-  await until(() => existsSync(holder(out)), 'the first process to take the lock');
+  // Mid-build, as a requeued task would find it: resuming then used to crash on UNIQUE constraints.
+  await until(() => chunksDone(out) >= 1, 'the first process to commit a chunk');
   const second = cli([...args(out), '--resume']);
   expect(second.status).toBe(1);
   expect(second.stderr).toContain(`E_LOCKED: ${out} is being written by pid ${first.child.pid} on ${hostname()}`);

@@ -11,6 +11,8 @@ import importStylegan2 from './import-stylegan2.ts';
 import merge from './merge.ts';
 import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
+import nightly from './nightly.ts';
+import nightlyStatus from './nightly-status.ts';
 import relevance from './relevance.ts';
 import render from './render.ts';
 import siteBuild from './site-build.ts';
@@ -28,6 +30,7 @@ export const commandSections: readonly CommandSection[] = [
   { title: '2. relevance (the fs3 matrix of a generator × encoder)', commands: [stats, relevance, merge, importFs3, exportReference, deltaT, edit] },
   { title: '3. catalogue (directions of a prompt file, with galleries and downloads)', commands: [catalogue] },
   { title: '4. site (the website of a catalogue)', commands: [siteBuild, siteServe] },
+  { title: '5. nightly (every step for real models, from one config: this machine, Slurm or Kubernetes)', commands: [nightly, nightlyStatus] },
   { title: 'all of it', commands: [demo] },
 ];
 
