@@ -145,7 +145,9 @@ export function parseNightlyConfig(json: unknown, file: string): NightlyConfig {
       return fail('E_CONFIG', `${file}: unknown key ${issue.keys.map((k) => `"${at}${k}"`).join(', ')} (known here: ${knownKeys(json, issue.path).join(', ')})`);
     }
     const expected =
-      issue.code === 'invalid_union_discriminator' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.code === 'invalid_enum_value' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.message;
+      issue.code === 'invalid_type'
+        ? `${issue.expected}${issue.received === 'undefined' ? ' (the key is required)' : ''}`
+        : issue.code === 'invalid_union_discriminator' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.code === 'invalid_enum_value' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.message;
     return fail('E_CONFIG', `${file}: key "${keyName(issue.path)}": expected ${expected}, found ${describeValue(valueAt(json, issue.path))}`);
   }
   const cfg = { ...r.data, file, dir: dirname(file) };

@@ -14,7 +14,7 @@ import { ProgressClock, type ProgressFn } from '../stages/progress.ts';
 import { finishCommands, shardCommand, statsCommand } from './commands.ts';
 import type { LocalSpec } from './config.ts';
 import { type NightJob, type NightRecord, finishStamp, saveNight } from './night.ts';
-import { type NightPlan, chunksDone, shardsToRun } from './plan.ts';
+import { type NightPlan, chunksDone, shardsToRun, whereShardsRan } from './plan.ts';
 
 export interface LocalRun {
   plan: NightPlan;
@@ -75,6 +75,7 @@ export async function runLocal(run: LocalRun): Promise<{ ok: boolean }> {
     clearInterval(timer);
     poll();
     ok = results.every(Boolean);
+    for (const b of plan.builds) run.log(`nightly: ${b.spec.id} ran on ${whereShardsRan(b, b.spec.shards)}`);
   }
   if (!ok || !plan.finishNeeded) return { ok };
   const { merges, rest } = finishCommands(plan, abs);

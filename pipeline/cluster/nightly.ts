@@ -14,7 +14,7 @@ import { type NightlyConfig, type SlurmSpec, configPath, loadNightlyConfig } fro
 import { writeKubernetes } from './kubernetes.ts';
 import { runLocal } from './local.ts';
 import { type NightJob, type NightRecord, loadNight, newNight, saveNight } from './night.ts';
-import { type NightPlan, chunksDone, planNight } from './plan.ts';
+import { type NightPlan, chunksDone, planNight, whereShardsRan } from './plan.ts';
 import { type TaskState, checkSlurm, isActive, slurmStates, submitSlurm, tasksOf } from './slurm.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -124,6 +124,7 @@ export async function waitNight(cfg: NightlyConfig, record: NightRecord, o: Pick
     if (active.length === 0) {
       if (tasks.some((t) => t.state !== 'COMPLETED')) failedNight(record, tasks);
       o.log(`nightly: night ${record.night}: every job completed`);
+      for (const b of record.builds) o.log(`nightly: ${b.id} ran on ${whereShardsRan(b, b.shards)}`);
       return;
     }
     await new Promise((r) => setTimeout(r, ex.pollSeconds * 1000));
@@ -160,9 +161,10 @@ export function nightStatus(cfg: NightlyConfig, env: Env): { text: string; activ
     const done = Array.from({ length: b.shards }, (_, i) => Math.min(chunksDone(b, i), b.chunks[i]));
     const total = b.chunks.reduce((a, x) => a + x, 0);
     lines.push(`  build ${b.id}: ${done.reduce((a, x) => a + x, 0)}/${total} chunks (shards ${done.map((d, i) => `${i}:${d}/${b.chunks[i]}`).join(' ')})`);
+    lines.push(`    ran on ${whereShardsRan(b, b.shards)}`);
   }
   const stamp = existsSync(record.stampFile) ? (JSON.parse(readFileSync(record.stampFile, 'utf8')) as { key?: string }).key : undefined;
   const finished = stamp === record.finishKey;
-  lines.push(`  finished: ${finished ? 'yes (merges, catalogues and site are up to date)' : active ? 'not yet' : 'no — run the nightly again to resume what is missing'}`);
+  lines.push(`  finished: ${finished ? 'yes (the finishing step is up to date)' : active ? 'not yet' : 'no — run the nightly again to resume what is missing'}`);
   return { text: lines.join('\n'), active, finished, record };
 }

@@ -146,6 +146,25 @@ export function chunksDone(b: Pick<BuildPlan, 'dir'>, index: number): number {
   }
 }
 
+/** Where a build's shards ran, from their execution records: "cpu on vm (onnxruntime 1.30.0, threads 1) ×2". */
+export function whereShardsRan(b: Pick<BuildPlan, 'dir'>, shards: number): string {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < shards; i++) {
+    const path = join(shardDir(b, i), 'build.sqlite');
+    if (!existsSync(path)) continue;
+    const db = new BuildDb(path, { readonly: true });
+    try {
+      for (const r of db.runs()) {
+        const k = `${r.provider} on ${r.host} (onnxruntime ${r.onnxruntime}, threads ${r.threads || 'default'}${r.gpu ? `, ${r.gpu}` : ''})`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return [...seen].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join('; ') || 'nowhere yet';
+}
+
 /** Shards still to run (absent or partial). */
 export function shardsToRun(b: BuildPlan): number[] {
   return b.shards.filter((s) => s.state !== 'done').map((s) => s.index);
