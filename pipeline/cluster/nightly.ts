@@ -98,7 +98,7 @@ function failedNight(record: NightRecord, tasks: readonly TaskState[] = []): nev
 }
 
 /** Chunks committed and planned over the night's builds. */
-function nightChunks(cfg: NightlyConfig, record: NightRecord): { done: number; total: number } {
+function nightChunks(record: NightRecord): { done: number; total: number } {
   let done = 0;
   let total = 0;
   for (const b of record.builds) {
@@ -114,11 +114,11 @@ function nightChunks(cfg: NightlyConfig, record: NightRecord): { done: number; t
 export async function waitNight(cfg: NightlyConfig, record: NightRecord, o: Pick<NightlyOptions, 'env' | 'log' | 'onProgress'>): Promise<void> {
   const ex = cfg.executor as SlurmSpec;
   const ids = record.jobs.map((j) => j.jobId).filter((x): x is string => Boolean(x));
-  const start = nightChunks(cfg, record);
+  const start = nightChunks(record);
   const clock = new ProgressClock('nightly', start.total - start.done, 'chunks', o.onProgress);
   for (;;) {
     const { tasks } = slurmStates(ids, o.env);
-    const c = nightChunks(cfg, record);
+    const c = nightChunks(record);
     const active = tasks.filter((t) => isActive(t.state));
     clock.tick(c.done - start.done, `${active.length} job${active.length === 1 ? '' : 's'} pending or running`);
     if (active.length === 0) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { expect, it } from 'vitest';
 import type { NightRecord } from '../../pipeline/cluster/night.ts';
-import { MODELS, REPO } from '../helpers/bundles.ts';
+import { REPO } from '../helpers/bundles.ts';
 import { cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
