@@ -98,11 +98,16 @@ export class Generator {
    * StyleGAN's own tools do) → w → truncation ψ → s [B, C_total].
    */
   async stylesForSeeds(seeds: readonly number[], psi: number): Promise<Float32Array> {
+    return this.styles(await this.wsForSeeds(seeds, psi), seeds.length);
+  }
+
+  /** The W+ codes [B, num_ws, w_dim] of seeded samples (every row the truncated w), as stylesForSeeds draws them. */
+  async wsForSeeds(seeds: readonly number[], psi: number): Promise<Float32Array> {
     const a = this.manifest.architecture;
     const z = new Float32Array(seeds.length * a.zDim);
     seeds.forEach((seed, b) => latentZ(seed, 0, a.zDim, z.subarray(b * a.zDim, (b + 1) * a.zDim)));
     const w = truncate(await this.mapping(z, seeds.length), this.wAvg, psi);
-    return this.styles(broadcastWs(w, seeds.length, a.numWs), seeds.length);
+    return broadcastWs(w, seeds.length, a.numWs);
   }
 
   /** The feeds of synthesis.onnx, and of the fused models that embed it, for s [B, C_total] (core/styles.ts styleFeeds). */

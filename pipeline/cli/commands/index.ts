@@ -13,6 +13,7 @@ import modelsBuild from './models-build.ts';
 import modelsList from './models-list.ts';
 import nightly from './nightly.ts';
 import nightlyStatus from './nightly-status.ts';
+import optimise from './optimise.ts';
 import relevance from './relevance.ts';
 import render from './render.ts';
 import siteBuild from './site-build.ts';
@@ -31,6 +32,7 @@ export const commandSections: readonly CommandSection[] = [
   { title: '3. catalogue (directions of a prompt file, with galleries and downloads)', commands: [catalogue] },
   { title: '4. site (the website of a catalogue)', commands: [siteBuild, siteServe] },
   { title: '5. nightly (every step for real models, from one config: this machine, Slurm or Kubernetes)', commands: [nightly, nightlyStatus] },
+  { title: '6. the other StyleCLIP methods (edits optimised through the generator)', commands: [optimise] },
   { title: 'all of it', commands: [demo] },
 ];
 
