@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { type GraphSignature, graphSignature } from '../onnx/signature.ts';
 import { writeDirAtomic } from '../store/atomic.ts';
-import { type EncoderManifest, type FileRef, type GeneratorManifest, type Manifest, parseManifest } from './manifest.ts';
+import { type EncoderManifest, type FileRef, type GeneratorManifest, type IdentityManifest, type Manifest, parseManifest } from './manifest.ts';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -77,6 +77,12 @@ export function loadGeneratorBundle(dir: string): LoadedBundle<GeneratorManifest
   const b = readBundle(dir);
   if (b.manifest.kind !== 'generator') fail('E_MANIFEST', `${dir}: key "kind": expected "generator", found "${b.manifest.kind}"`);
   return { ...(b as Bundle<GeneratorManifest>), graphs: verifyBundleFiles(b) };
+}
+
+export function loadIdentityBundle(dir: string): LoadedBundle<IdentityManifest> {
+  const b = readBundle(dir);
+  if (b.manifest.kind !== 'identity') fail('E_MANIFEST', `${dir}: key "kind": expected "identity", found "${b.manifest.kind}"`);
+  return { ...(b as Bundle<IdentityManifest>), graphs: verifyBundleFiles(b) };
 }
 
 export function loadEncoderBundle(dir: string): LoadedBundle<EncoderManifest> {

@@ -6,7 +6,7 @@
 import { fail } from '../core/errors.ts';
 import type { GraphSignature, GraphValue } from '../onnx/signature.ts';
 import { styleInputName } from '../onnx/stylegan2/graphs.ts';
-import type { EncoderManifest, GeneratorManifest } from './manifest.ts';
+import type { EncoderManifest, GeneratorManifest, IdentityManifest } from './manifest.ts';
 
 type Side = 'input' | 'output';
 
@@ -48,4 +48,12 @@ export function checkEncoderGraphs(m: EncoderManifest, graphs: Readonly<Record<s
   checkValue(m.id, 'visual.onnx', visual.outputs, 'output', 'image_embeds', 'float32', ['batch', a.embedDim], 'architecture.embedDim');
   checkValue(m.id, 'text.onnx', text.inputs, 'input', 'input_ids', 'int64', ['batch', a.contextLength], 'architecture.contextLength');
   checkValue(m.id, 'text.onnx', text.outputs, 'output', 'text_embeds', 'float32', ['batch', a.embedDim], 'architecture.embedDim');
+}
+
+/** network face [B,3,S,S] → features [B,E]. */
+export function checkIdentityGraphs(m: IdentityManifest, graphs: Readonly<Record<string, GraphSignature>>): void {
+  const a = m.architecture;
+  const network = graph(graphs, m.id, 'network');
+  checkValue(m.id, 'network.onnx', network.inputs, 'input', 'face', 'float32', ['batch', 3, a.inputSize, a.inputSize], 'architecture.inputSize');
+  checkValue(m.id, 'network.onnx', network.outputs, 'output', 'features', 'float32', ['batch', a.embedDim], 'architecture.embedDim');
 }

@@ -41,12 +41,18 @@ export const StyleLayerEntry = z.object({
 });
 export type StyleLayerEntry = z.infer<typeof StyleLayerEntry>;
 
-export const GeneratorManifest = z.object({
-  format: z.literal(BUNDLE_FORMAT),
-  kind: z.literal('generator'),
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a lowercase id'),
-  description: z.string(),
-  origin: Origin,
+/** What every kind of bundle's manifest starts with; `kind` says which contract the rest follows. */
+function bundleManifest<K extends string>(kind: K) {
+  return z.object({
+    format: z.literal(BUNDLE_FORMAT),
+    kind: z.literal(kind),
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a lowercase id'),
+    description: z.string(),
+    origin: Origin,
+  });
+}
+
+export const GeneratorManifest = bundleManifest('generator').extend({
   architecture: z.object({
     family: z.literal('stylegan2'),
     resolution: posInt,
@@ -70,12 +76,7 @@ export const GeneratorManifest = z.object({
 });
 export type GeneratorManifest = z.infer<typeof GeneratorManifest>;
 
-export const EncoderManifest = z.object({
-  format: z.literal(BUNDLE_FORMAT),
-  kind: z.literal('encoder'),
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a lowercase id'),
-  description: z.string(),
-  origin: Origin,
+export const EncoderManifest = bundleManifest('encoder').extend({
   architecture: z.object({
     /**
      * clip: OpenAI's ViT image tower and text transformer (imported, or random weights);
@@ -98,7 +99,23 @@ export const EncoderManifest = z.object({
 });
 export type EncoderManifest = z.infer<typeof EncoderManifest>;
 
-export const Manifest = z.discriminatedUnion('kind', [GeneratorManifest, EncoderManifest]);
+/** An identity network (DESIGN §1, method 1's L_ID): face [B, 3, S, S] in [-1, 1] → unit features [B, E]. */
+export const IdentityManifest = bundleManifest('identity').extend({
+  architecture: z.object({
+    /** ir-se: TreB1eN's IR-SE ArcFace backbone (StyleCLIP's criteria/id_loss.py uses IR-SE50). */
+    family: z.literal('ir-se'),
+    inputSize: posInt,
+    embedDim: posInt,
+    stem: posInt,
+    stages: z.array(z.object({ depth: posInt, units: posInt })).min(1),
+    seReduction: posInt,
+  }),
+  files: z.object({ network: FileRef }),
+  createdWith: z.string(),
+});
+export type IdentityManifest = z.infer<typeof IdentityManifest>;
+
+export const Manifest = z.discriminatedUnion('kind', [GeneratorManifest, EncoderManifest, IdentityManifest]);
 export type Manifest = z.infer<typeof Manifest>;
 
 /** Parse and validate; throws E_MANIFEST naming the first bad key, expected and actual. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pixelStats } from '../../pipeline/core/image.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
 import { Generator } from '../../pipeline/models/generator.ts';
+import { Identity } from '../../pipeline/models/identity.ts';
 import { LatentOptimiser, METHOD1_DEFAULTS, type OptimiseRun, type OptimiseSettings } from '../../pipeline/stages/optimise.ts';
 import { modelDir } from '../helpers/bundles.ts';
 
@@ -96,6 +97,26 @@ describe('"a red photo" on the colour-world oracle', () => {
     expect(loose).toBeGreaterThan(0.1);
     expect(tight).toBeLessThan(loose / 10);
     expect(l2(stiff)).toBeLessThan(l2(red) / 100);
+  }, 300_000);
+});
+
+describe('the identity term (tiny-ir-se, random weights)', () => {
+  it('keeps the identity features closer with λ_ID > 0 than without, while the image still turns red', async () => {
+    const identity = Identity.open(modelDir('tiny-ir-se')).graphFor(gen.arch.resolution);
+    const withId = await LatentOptimiser.open(gen, enc, { identity });
+    try {
+      const free = await withId.optimise(wsStart, SEEDS.length, settings({ steps: 40 }));
+      const kept = await withId.optimise(wsStart, SEEDS.length, settings({ steps: 40, lambdaId: 2 }));
+      const idOf = (r: OptimiseRun) => r.curve[r.curve.length - 1].id!;
+      console.log(`L_ID at the end: λ_ID 0 → ${idOf(free).map((v) => v.toFixed(4)).join(', ')}; λ_ID 2 → ${idOf(kept).map((v) => v.toFixed(4)).join(', ')}`);
+      SEEDS.forEach((_, k) => {
+        expect(free.curve[0].id![k]).toBeCloseTo(0, 5); // R(G(w_s)) against itself
+        expect(idOf(kept)[k]).toBeLessThan(idOf(free)[k]);
+        expect(redness(kept.after, k)).toBeGreaterThan(redness(kept.before, k));
+      });
+    } finally {
+      await withId.release();
+    }
   }, 300_000);
 });
 

@@ -58,6 +58,22 @@ describe('optimise', () => {
     expect(JSON.parse(readFileSync(join(fromCodes, 'provenance.json'), 'utf8')).start).toMatchObject({ kind: 'codes' });
   }, 300_000);
 
+  it('adds the identity term with --identity and --lambda-id, and says when an identity bundle goes unused', () => {
+    const out = join(tmp, 'with-id');
+    const r = run(out, ['--identity', modelDir('tiny-ir-se'), '--lambda-id', '0.5']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/identity loss on \(λ_ID 0\.5, tiny-ir-se\)/);
+    expect(r.stderr).toMatch(/L_ID \d\.\d+/);
+    expect(JSON.parse(readFileSync(join(out, 'provenance.json'), 'utf8'))).toMatchObject({ identity: { id: 'tiny-ir-se' }, settings: { lambdaId: 0.5 } });
+    const curve = JSON.parse(readFileSync(join(out, 'loss.json'), 'utf8')).curve;
+    expect(curve[0].id).toHaveLength(2);
+    expect(curve[30].id[0]).toBeGreaterThan(0);
+    const unused = cli([...base, '--target', 'a red photo', '--steps', '2', '--identity', modelDir('tiny-ir-se'), '--out', join(tmp, 'id-unused')]);
+    expect(unused.status, unused.stderr).toBe(0);
+    expect(unused.stderr).toMatch(/identity loss off \(λ_ID = 0: .* is not used; give --lambda-id to use it\)/);
+    expect(JSON.parse(readFileSync(join(tmp, 'id-unused', 'provenance.json'), 'utf8')).identity).toBeNull();
+  }, 300_000);
+
   describe('bad inputs: a coded error, nothing written', () => {
     const wrongShape = join(tmp, 'wrong-shape.npy');
     const nan = join(tmp, 'nan.npy');
@@ -73,6 +89,8 @@ describe('optimise', () => {
       ['λ_L2 < 0', ['--target', 'red', '--lambda-l2', '-0.1'], 'E_INPUT', /λ_L2 must be a number ≥ 0/],
       ['λ_ID < 0', ['--target', 'red', '--lambda-id', '-1'], 'E_INPUT', /λ_ID must be a number ≥ 0/],
       ['λ_ID > 0 without an identity bundle', ['--target', 'red', '--lambda-id', '0.1'], 'E_INPUT', /no identity network was given/],
+      ['a missing identity bundle', ['--target', 'red', '--lambda-id', '0.1', '--identity', join(tmp, 'no-such-bundle')], 'E_MISSING', /does not exist/],
+      ['a generator given as the identity bundle', ['--target', 'red', '--lambda-id', '0.1', '--identity', modelDir('tiny')], 'E_MANIFEST', /expected "identity", found "generator"/],
       ['zero steps', ['--target', 'red', '--steps', '0'], 'E_INPUT', /steps must be a positive integer/],
       ['seeds and codes together', ['--target', 'red', '--seeds', '1', '--codes', wrongShape], 'E_USAGE', /not both/],
       ['no target', [], 'E_USAGE', /--target is required/],

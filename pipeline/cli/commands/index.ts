@@ -5,6 +5,7 @@ import deltaT from './delta-t.ts';
 import demo from './demo.ts';
 import edit from './edit.ts';
 import exportReference from './export-reference.ts';
+import importArcface from './import-arcface.ts';
 import importClip from './import-clip.ts';
 import importFs3 from './import-fs3.ts';
 import importStylegan2 from './import-stylegan2.ts';
@@ -27,7 +28,7 @@ export interface CommandSection {
 }
 
 export const commandSections: readonly CommandSection[] = [
-  { title: '1. models (bundles to build, import and look at)', commands: [modelsBuild, modelsList, importStylegan2, importClip, render, tokenize] },
+  { title: '1. models (bundles to build, import and look at)', commands: [modelsBuild, modelsList, importStylegan2, importClip, importArcface, render, tokenize] },
   { title: '2. relevance (the fs3 matrix of a generator × encoder)', commands: [stats, relevance, merge, importFs3, exportReference, deltaT, edit] },
   { title: '3. catalogue (directions of a prompt file, with galleries and downloads)', commands: [catalogue] },
   { title: '4. site (the website of a catalogue)', commands: [siteBuild, siteServe] },

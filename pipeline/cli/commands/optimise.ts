@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fail } from '../../core/errors.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
+import { Identity } from '../../models/identity.ts';
 import { readLatentCodes } from '../../models/latent-codes.ts';
 import { runtimeVersion } from '../../models/runtime.ts';
 import { sha256Hex } from '../../models/bundle.ts';
@@ -76,8 +77,9 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
       lambdaId,
     };
     checkSettings({ ...settings0, batch: 1 }, Boolean(identityDir));
-    if (identityDir) fail('E_INPUT', 'identity bundles are not supported yet');
     checkOut(out, flag(values, 'force'));
+    // With λ_ID 0 (the official default) the identity term is off and its bundle is not used.
+    const identity = identityDir && lambdaId > 0 ? Identity.open(resolve(io.cwd, identityDir)) : undefined;
     const runtime = runtimeOptions(values);
     const gen = await Generator.open(requireStr(values, 'generator'), runtime);
     const enc = await Encoder.open(requireStr(values, 'encoder'), runtime);
@@ -90,8 +92,11 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
         ? { ...readLatentCodes(resolve(io.cwd, codesPath), numWs, wDim), source: { kind: 'codes', file: codesPath, sha256: sha256Hex(readFileSync(resolve(io.cwd, codesPath))) } }
         : { ws: await gen.wsForSeeds(seeds, psi), k: seeds.length, rowNames: null, source: { kind: 'seeds', seeds, psi } };
       const settings: OptimiseSettings = { ...settings0, batch: int(values, 'batch', defaultOptimiseBatch(resolution), [1, 4096]) };
-      io.err(`optimise: ${start.k} start code${start.k > 1 ? 's' : ''}, ${settings.steps} steps, λ_L2 ${settings.lambdaL2}, identity loss off (λ_ID = 0${identityDir ? '' : ', no --identity bundle'})`);
-      opt = await LatentOptimiser.open(gen, enc, { runtime });
+      const idNote = identity
+        ? `identity loss on (λ_ID ${lambdaId}, ${identity.manifest.id})`
+        : `identity loss off (λ_ID = 0${identityDir ? `: ${identityDir} is not used; give --lambda-id to use it` : ', no --identity bundle'})`;
+      io.err(`optimise: ${start.k} start code${start.k > 1 ? 's' : ''}, ${settings.steps} steps, λ_L2 ${settings.lambdaL2}, ${idNote}`);
+      opt = await LatentOptimiser.open(gen, enc, { runtime, identity: identity?.graphFor(resolution) });
       const progress = progressPrinter(io);
       const run = await opt.optimise(start.ws, start.k, settings, progress.onProgress);
       progress.finish();
@@ -106,7 +111,7 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
           ...toolProvenance(),
           generator: bundleIdentity(gen.bundle),
           encoder: bundleIdentity(enc.bundle),
-          identity: null,
+          identity: identity ? bundleIdentity(identity.bundle) : null,
           target,
           objective: 'sum over samples of 1 - cos(E_I(P(G(w))), E_T(target)) + lambda_l2 * ||w - w_s||^2 + lambda_id * (1 - <R(G(w_s)), R(G(w))>)',
           settings: { steps: settings.steps, lr: settings.lr, lambdaL2: settings.lambdaL2, lambdaId: settings.lambdaId, batch: settings.batch, schedule: 'run_optimization.py get_lr (ramp-up 0.05, cosine ramp-down 0.25)', optimizer: 'Adam (beta1 0.9, beta2 0.999, eps 1e-8), float64 moments' },
@@ -116,7 +121,8 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
         runInfo: { seconds: run.seconds, secondsPerStep: run.seconds / (settings.steps * Math.ceil(run.k / settings.batch)), device: runtime.device, threads: runtime.threads, onnxruntime: runtimeVersion(), finishedAt: new Date().toISOString() },
       });
       for (let k = 0; k < run.k; k++) {
-        io.err(`  sample ${k}: D_CLIP ${first.clip[k].toFixed(4)} → ${last.clip[k].toFixed(4)}, ‖w − w_s‖² ${last.l2[k].toFixed(4)}`);
+        const id = last.id ? `, L_ID ${last.id[k].toFixed(4)}` : '';
+        io.err(`  sample ${k}: D_CLIP ${first.clip[k].toFixed(4)} → ${last.clip[k].toFixed(4)}, ‖w − w_s‖² ${last.l2[k].toFixed(4)}${id}`);
       }
       io.err(`optimise: ${run.seconds.toFixed(1)} s (${((run.seconds / settings.steps) * 1000).toFixed(0)} ms per step) → ${out}`);
       io.out(out);

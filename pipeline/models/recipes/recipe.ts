@@ -11,7 +11,7 @@ export interface RecipeContext {
 
 export interface Recipe {
   id: string;
-  kind: 'generator' | 'encoder';
+  kind: 'generator' | 'encoder' | 'identity';
   summary: string;
   /** Large bundles (FFHQ/ViT-B/32 shapes) are built only when named, never by default. */
   onDemand: boolean;
