@@ -6,8 +6,8 @@
  *
  *   npm run bench [-- --quick | --full] [--device cpu|webgpu|cuda] [--json FILE]
  */
-import { writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StyleAtlasError } from '../pipeline/core/errors.ts';
@@ -18,6 +18,7 @@ import { markCpu, othersCores } from './bench/cpu.ts';
 import { measurePeakConv } from './bench/peak.ts';
 import { type BenchReport, describeMachine, loadAverage, renderReport } from './bench/report.ts';
 import { type BenchConfig, missingBundles, runConfig } from './bench/suite.ts';
+import { type OptimiseBenchConfig, runOptimiseBench } from './bench/optimise.ts';
 
 const USAGE = `usage: npm run bench [-- OPTIONS]
   --quick          tiny + tiny-clip only
@@ -61,6 +62,14 @@ function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
   return mode === 'quick' ? [tiny] : [tiny, ffhq];
 }
 
+/** Method 1's step: tiny at batch 1 (the official script's one code) and 8; FFHQ-1024 + ViT-B/32 at batch 1 (+ IR-SE50 with --full). */
+function optimiseConfigs(mode: 'quick' | 'standard' | 'full'): OptimiseBenchConfig[] {
+  const tiny: OptimiseBenchConfig = { name: 'tiny', generator: 'tiny', encoder: 'tiny-clip', steps: mode === 'full' ? 30 : 10, batches: [1, 8] };
+  const ffhq: OptimiseBenchConfig = { name: 'ffhq', generator: 'ffhq-arch', encoder: 'vitb32-arch', steps: mode === 'full' ? 4 : 2, batches: [1] };
+  const withId: OptimiseBenchConfig = { ...ffhq, name: 'ffhq + identity', identity: 'ir-se50-arch' };
+  return mode === 'quick' ? [tiny] : mode === 'full' ? [tiny, ffhq, withId] : [tiny, ffhq];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, device: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } },
@@ -83,14 +92,24 @@ async function main(): Promise<void> {
 
   log(`peak: timing ${peakRuns.timed} runs of one large convolution`);
   const peak = [await measurePeakConv(runtime, peakRuns)];
-  const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], skipped: [], seconds: 0 };
-  for (const c of benchConfigs(values.quick ? 'quick' : values.full ? 'full' : 'standard')) {
+  const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], optimise: [], skipped: [], seconds: 0 };
+  const mode = values.quick ? 'quick' : values.full ? 'full' : 'standard';
+  for (const c of benchConfigs(mode)) {
     const missing = missingBundles(root, c);
     if (missing) {
       report.skipped.push({ name: `${c.generator} + ${c.encoder}`, reason: missing });
       continue;
     }
     report.configs.push(await runConfig(root, c, runtime, log));
+  }
+  for (const c of optimiseConfigs(mode)) {
+    const noIdentity = c.identity && !existsSync(join(root, 'models', c.identity, 'network.onnx')) ? `model ${c.identity} not built: run \`npx styleatlas models build ${c.identity}\`` : undefined;
+    const missing = missingBundles(root, c) ?? noIdentity;
+    if (missing) {
+      report.skipped.push({ name: `method 1: ${c.name}`, reason: missing });
+      continue;
+    }
+    report.optimise.push(await runOptimiseBench(root, c, runtime, log));
   }
   log('peak: timing it again (the load may have changed)');
   peak.push(await measurePeakConv(runtime, peakRuns));

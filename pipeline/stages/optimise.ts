@@ -57,6 +57,9 @@ export interface OptimiseRun {
   before: Float32Array;
   after: Float32Array;
   seconds: number;
+  /** Seconds of every optimisation step (gradient run + Adam update), and of each forward run (start and final renders). */
+  stepSeconds: number[];
+  forwardSeconds: number[];
 }
 
 export function checkSettings(s: OptimiseSettings, identity: boolean): void {
@@ -142,6 +145,14 @@ export class LatentOptimiser {
     const chunks = Math.ceil(k / settings.batch);
     const clock = new ProgressClock('optimise', settings.steps * chunks, 'steps', onProgress);
     const curve: LossPoint[] = [];
+    const stepSeconds: number[] = [];
+    const forwardSeconds: number[] = [];
+    const timed = async <T>(into: number[], f: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const out = await f();
+      into.push((performance.now() - t) / 1000);
+      return out;
+    };
     for (let c = 0; c < chunks; c++) {
       const first = c * settings.batch;
       const m = Math.min(settings.batch, k - first);
@@ -149,23 +160,26 @@ export class LatentOptimiser {
       const codes = ws.subarray(first * size, (first + m) * size);
       // The start render, its identity features (fixed, as the official detaches them) and its losses.
       const zeroId = this.identity ? new Float32Array(m * this.identity.embedDim) : undefined;
-      const initial = await this.forward.run(this.feeds(start, start, m, target, settings, zeroId));
+      const initial = await timed(forwardSeconds, () => this.forward.run(this.feeds(start, start, m, target, settings, zeroId)));
       before.set(initial[O.image].data as Float32Array, first * image);
       const idStart = this.identity ? (initial[O.idFeatures].data as Float32Array) : undefined;
       const adam = new Adam(codes.length);
       for (let i = 0; i < settings.steps; i++) {
         const lr = officialLearningRate(i / settings.steps, settings.lr);
-        const out = await this.gradient.run(this.feeds(codes, start, m, target, settings, idStart));
+        const out = await timed(stepSeconds, async () => {
+          const o = await this.gradient.run(this.feeds(codes, start, m, target, settings, idStart));
+          adam.step(codes, o[O.grad].data as Float32Array, lr);
+          return o;
+        });
         merge(curve, this.point(i, lr, out, settings), c);
-        adam.step(codes, out[O.grad].data as Float32Array, lr);
         const p = curve[i];
         clock.tick(c * settings.steps + i + 1, `loss ${mean(p.loss.slice(first)).toFixed(4)} (CLIP ${mean(p.clip.slice(first)).toFixed(4)})`);
       }
-      const final = await this.forward.run(this.feeds(codes, start, m, target, settings, idStart));
+      const final = await timed(forwardSeconds, () => this.forward.run(this.feeds(codes, start, m, target, settings, idStart)));
       after.set(final[O.image].data as Float32Array, first * image);
       merge(curve, this.point(settings.steps, 0, final, settings), c);
     }
-    return { k, wsStart: Float32Array.from(wsStart), ws, curve, before, after, seconds: (performance.now() - t0) / 1000 };
+    return { k, wsStart: Float32Array.from(wsStart), ws, curve, before, after, seconds: (performance.now() - t0) / 1000, stepSeconds, forwardSeconds };
   }
 
   async release(): Promise<void> {

@@ -67,7 +67,7 @@ export interface ConfigResult {
 }
 
 /** Why a configuration cannot run here (a bundle not built), or undefined. */
-export function missingBundles(root: string, c: BenchConfig): string | undefined {
+export function missingBundles(root: string, c: Pick<BenchConfig, 'generator' | 'encoder'>): string | undefined {
   const missing = [c.generator, c.encoder].filter((id) => !existsSync(join(root, 'models', id, 'manifest.json')) || !existsSync(join(root, 'models', id, id === c.generator ? 'synthesis.onnx' : 'visual.onnx')));
   if (missing.length === 0) return undefined;
   return `models ${missing.join(', ')} not built: run \`node bin/styleatlas.mjs models build ${missing.join(' ')}\``;

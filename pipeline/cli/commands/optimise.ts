@@ -118,7 +118,7 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
           start: start.source,
           rows: start.rowNames,
         },
-        runInfo: { seconds: run.seconds, secondsPerStep: run.seconds / (settings.steps * Math.ceil(run.k / settings.batch)), device: runtime.device, threads: runtime.threads, onnxruntime: runtimeVersion(), finishedAt: new Date().toISOString() },
+        runInfo: { seconds: run.seconds, stepSeconds: run.stepSeconds, forwardSeconds: run.forwardSeconds, batch: settings.batch, device: runtime.device, threads: runtime.threads, onnxruntime: runtimeVersion(), finishedAt: new Date().toISOString() },
       });
       for (let k = 0; k < run.k; k++) {
         const id = last.id ? `, L_ID ${last.id[k].toFixed(4)}` : '';
