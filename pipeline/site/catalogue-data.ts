@@ -8,7 +8,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { CatalogueDb } from '../store/catalogue-db.ts';
-import type { ChannelRow, DirectionRow, LayerRow } from '../store/catalogue-schema.ts';
+import type { ChannelRow, DirectionRow, LatentOptimisationRow, LayerRow } from '../store/catalogue-schema.ts';
 
 /** What may become one segment of a site path (the prompt files' slug rule). */
 export const SAFE_SEGMENT = /^[a-z0-9-]+$/;
@@ -49,10 +49,16 @@ export interface SiteBuild {
   updatedAt: string;
 }
 
+/** Method 1 on a direction's gallery samples (present when the catalogue ran it: `catalogue --method1`). */
+export interface SiteMethod1 extends LatentOptimisationRow {
+  codesFile: string;
+}
+
 export interface SiteDirection extends DirectionRow {
   files: { safetensors: string; npz: string; json: string };
   /** gallery[row][col]: sample row × α column. */
   gallery: { sampleSeed: number; alpha: number; path: string; width: number; height: number }[][];
+  method1?: SiteMethod1;
 }
 
 export interface SitePromptSet {
@@ -175,9 +181,34 @@ export function readSiteCatalogue(dir: string): SiteCatalogue {
         gallery,
       };
     });
+    const method1 = readMethod1(dir, all);
+    for (const d of directions) d.method1 = method1.get(`${d.buildId}/${d.slug}`);
     const promptSets = all('SELECT id, title, description FROM prompt_sets ORDER BY id').map((p) => ({ id: String(p.id), title: String(p.title), description: String(p.description) }));
     return { dir, builds, directions, promptSets };
   } finally {
     cat.close();
   }
+}
+
+/** The latent_optimisations rows by `build/slug` (none in catalogues written before method 1 existed). */
+function readMethod1(dir: string, all: (sql: string, ...args: unknown[]) => Row[]): Map<string, SiteMethod1> {
+  const out = new Map<string, SiteMethod1>();
+  if (all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'latent_optimisations'").length === 0) return out;
+  for (const r of all('SELECT * FROM latent_optimisations ORDER BY build_id, slug')) {
+    const buildId = String(r.build_id);
+    const slug = String(r.slug);
+    const what = `method 1 of ${buildId}/${slug}`;
+    const items = all('SELECT * FROM latent_optimisation_items WHERE build_id = ? AND slug = ? ORDER BY row', buildId, slug).map((i) => ({
+      row: Number(i.row), sampleSeed: Number(i.sample_seed), width: Number(i.width), height: Number(i.height),
+      beforePath: checkAsset(dir, i.before_path, `${what} start image`), afterPath: checkAsset(dir, i.after_path, `${what} result`),
+      scoreBefore: Number(i.score_before), scoreAfter: Number(i.score_after), clipLoss: Number(i.clip_loss), l2: Number(i.l2),
+    }));
+    out.set(`${buildId}/${slug}`, {
+      buildId, slug, promptSet: String(r.prompt_set), target: String(r.target), settings: json(String(r.settings), `settings of ${what}`),
+      seconds: Number(r.seconds), secondsPerStep: Number(r.seconds_per_step), directionSeconds: Number(r.direction_seconds),
+      scoreBefore: Number(r.score_before), scoreAfter: Number(r.score_after), lossCurve: json(String(r.loss_curve), `loss curve of ${what}`),
+      codesFile: checkAsset(dir, r.codes_file, `${what} codes`), items,
+    });
+  }
+  return out;
 }

@@ -21,6 +21,7 @@ import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
 import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
 import { galleryAlphas, renderGallery } from './galleries.ts';
+import { type Method1Settings, runMethod1 } from './method1-catalogue.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { type DeltaT, deltaT as computeDeltaT, loadTemplates, templatesSha256 } from './text-directions.ts';
 
@@ -35,6 +36,8 @@ export interface CatalogueRun {
   galleryColumns: number;
   runtime: RuntimeOptions;
   textCachePath?: string;
+  /** Also run method 1 (latent optimisation) on the gallery samples of these prompts (all when `prompts` is absent). */
+  method1?: { settings: Method1Settings; prompts?: readonly string[] };
   force?: boolean;
   log?: (m: string) => void;
   onProgress?: ProgressFn;
@@ -47,6 +50,7 @@ export interface CatalogueSummary {
   computed: string[];
   unchanged: string[];
   removed: number;
+  method1?: { computed: string[]; unchanged: string[] };
 }
 
 function sha(value: unknown): string {
@@ -61,6 +65,8 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
   const prompts = catalogue.prompts.map((p) => resolvePrompt(catalogue, p));
   if (run.gallerySeeds.length < 1) fail('E_INPUT', 'gallery needs at least one sample seed');
   if (!Number.isInteger(run.galleryColumns) || run.galleryColumns < 2) fail('E_INPUT', `gallery needs at least 2 α columns, got ${run.galleryColumns}`);
+  const unknown = (run.method1?.prompts ?? []).filter((id) => !prompts.some((p) => p.id === id));
+  if (unknown.length) fail('E_INPUT', `method 1: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in ${catalogue.id}`, `its prompts: ${prompts.map((p) => p.id).join(', ')}`);
   const genDir = bundleForBuild(run.modelsDir, build.config.generator, 'generator');
   const encDir = bundleForBuild(run.modelsDir, build.config.encoder, 'encoder');
   const gen = await Generator.open(genDir, run.runtime);
@@ -115,6 +121,14 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
       clock.tick(i + 1);
     }
     summary.removed = db.pruneDirections(build.id, catalogue.id, new Set(prompts.map((p) => p.id)));
+    if (run.method1) {
+      const chosen = run.method1.prompts ? prompts.filter((p) => run.method1!.prompts!.includes(p.id)) : prompts;
+      summary.method1 = await runMethod1({
+        db, build, gen, enc, prompts: chosen, dts, templates, templatesSha256: tplSha, seeds: run.gallerySeeds, promptSet: catalogue.id, assets, rel,
+        settings: run.method1.settings, runtime: run.runtime, force: run.force, log, onProgress: run.onProgress,
+        session: async () => (session ??= await ModelSession.open(buildRenderEncodeModel(gen, enc, { withImage: true }), 'render+encode', run.runtime)),
+      });
+    }
     return summary;
   } finally {
     await session?.release();

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
-import { CATALOGUE_SCHEMA_VERSION, type ChannelRow, type DirectionRecord, type LayerRow, CATALOGUE_TABLES } from './catalogue-schema.ts';
+import { CATALOGUE_SCHEMA_VERSION, type ChannelRow, type DirectionRecord, type LatentOptimisationRecord, type LayerRow, CATALOGUE_TABLES } from './catalogue-schema.ts';
 
 export class CatalogueDb {
   readonly db: Database.Database;
@@ -117,15 +117,46 @@ export class CatalogueDb {
     });
   }
 
-  /** Remove directions of a build whose slugs are no longer in its prompt sets. */
+  /** Remove directions (and their method-1 results) of a build whose slugs are no longer in its prompt sets. */
   pruneDirections(buildId: string, promptSet: string, keep: ReadonlySet<string>): number {
     const rows = this.db.prepare('SELECT slug FROM directions WHERE build_id = ? AND prompt_set = ?').all(buildId, promptSet) as { slug: string }[];
     const del = this.db.prepare('DELETE FROM directions WHERE build_id = ? AND slug = ?');
     let n = 0;
     this.transaction(() => {
-      for (const r of rows) if (!keep.has(r.slug)) n += del.run(buildId, r.slug).changes;
+      for (const r of rows) {
+        if (keep.has(r.slug)) continue;
+        n += del.run(buildId, r.slug).changes;
+        this.deleteLatentOptimisation(buildId, r.slug);
+      }
     });
     return n;
+  }
+
+  latentOptimisationInputs(buildId: string, slug: string): string | undefined {
+    return (this.db.prepare('SELECT inputs_sha256 FROM latent_optimisations WHERE build_id = ? AND slug = ?').get(buildId, slug) as { inputs_sha256: string } | undefined)?.inputs_sha256;
+  }
+
+  deleteLatentOptimisation(buildId: string, slug: string): number {
+    return this.db.prepare('DELETE FROM latent_optimisations WHERE build_id = ? AND slug = ?').run(buildId, slug).changes;
+  }
+
+  /** Replace one prompt's method-1 result and its items (one transaction). */
+  putLatentOptimisation(r: LatentOptimisationRecord): void {
+    this.transaction(() => {
+      this.deleteLatentOptimisation(r.buildId, r.slug);
+      this.db
+        .prepare(
+          `INSERT INTO latent_optimisations (build_id, slug, prompt_set, target, settings, seconds, seconds_per_step, direction_seconds,
+             score_before, score_after, loss_curve, codes_file, inputs_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(r.buildId, r.slug, r.promptSet, r.target, JSON.stringify(r.settings), r.seconds, r.secondsPerStep, r.directionSeconds,
+          r.scoreBefore, r.scoreAfter, JSON.stringify(r.lossCurve), r.codesFile, r.inputsSha256, new Date().toISOString());
+      const item = this.db.prepare(
+        `INSERT INTO latent_optimisation_items (build_id, slug, row, sample_seed, before_path, after_path, width, height, score_before, score_after, clip_loss, l2)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const i of r.items) item.run(r.buildId, r.slug, i.row, i.sampleSeed, i.beforePath, i.afterPath, i.width, i.height, i.scoreBefore, i.scoreAfter, i.clipLoss, i.l2);
+    });
   }
 
   /** Search as people type: every word is a prefix ("smil" finds "smiling"); FTS syntax is escaped. */

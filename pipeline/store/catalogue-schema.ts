@@ -1,7 +1,9 @@
 /**
  * The tables of `catalogue.sqlite` and the row types the catalogue stage writes and the site
  * reads (one definition each): models, builds, layers, channels, prompt sets, directions with
- * their channels and gallery items, and the FTS5 index over prompts.
+ * their channels and gallery items, the FTS5 index over prompts, and the results of the other
+ * StyleCLIP methods on the same prompts and samples, in tables of their own keyed by
+ * (build, slug) so a comparison joins them: latent_optimisations (method 1) and its items.
  */
 import type { ActiveChannel } from '../core/directions.ts';
 
@@ -47,6 +49,18 @@ CREATE TABLE IF NOT EXISTS gallery_items (
   direction_id INTEGER NOT NULL REFERENCES directions(id) ON DELETE CASCADE, sample_seed INTEGER NOT NULL,
   alpha REAL NOT NULL, row INTEGER NOT NULL, col INTEGER NOT NULL, path TEXT NOT NULL,
   width INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (direction_id, row, col));
+CREATE TABLE IF NOT EXISTS latent_optimisations (
+  build_id TEXT NOT NULL, slug TEXT NOT NULL, prompt_set TEXT NOT NULL, target TEXT NOT NULL,
+  settings TEXT NOT NULL, seconds REAL NOT NULL, seconds_per_step REAL NOT NULL, direction_seconds REAL NOT NULL,
+  score_before REAL NOT NULL, score_after REAL NOT NULL, loss_curve TEXT NOT NULL, codes_file TEXT NOT NULL,
+  inputs_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (build_id, slug));
+CREATE TABLE IF NOT EXISTS latent_optimisation_items (
+  build_id TEXT NOT NULL, slug TEXT NOT NULL, row INTEGER NOT NULL, sample_seed INTEGER NOT NULL,
+  before_path TEXT NOT NULL, after_path TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+  score_before REAL NOT NULL, score_after REAL NOT NULL, clip_loss REAL NOT NULL, l2 REAL NOT NULL,
+  PRIMARY KEY (build_id, slug, row),
+  FOREIGN KEY (build_id, slug) REFERENCES latent_optimisations(build_id, slug) ON DELETE CASCADE);
 CREATE VIRTUAL TABLE IF NOT EXISTS direction_search USING fts5(
   slug, neutral, target, tags, content='directions', content_rowid='id', tokenize='unicode61');
 CREATE TRIGGER IF NOT EXISTS directions_ai AFTER INSERT ON directions BEGIN
@@ -131,4 +145,43 @@ export interface DirectionRecord extends DirectionRow {
   files: Record<string, string>;
   inputsSha256: string;
   gallery: GalleryItem[];
+}
+
+/** Method 1 (latent optimisation) on one prompt's gallery samples: what the comparison with method 3 shows. */
+export interface LatentOptimisationRow {
+  buildId: string;
+  slug: string;
+  promptSet: string;
+  target: string;
+  settings: { steps: number; lr: number; lambdaL2: number; lambdaId: number; identity: string | null; batch: number };
+  /** Wall seconds of the optimisation of all samples, and the median seconds per step (batch of all samples). */
+  seconds: number;
+  secondsPerStep: number;
+  /** Seconds method 3 took for the same prompt on this build: t(neutral), t(target), Δt and Δs (the relevance build excluded). */
+  directionSeconds: number;
+  /** Mean cos(E_I(image), t(target)) over the samples: the start codes, and the optimised ones (the score of the galleries). */
+  scoreBefore: number;
+  scoreAfter: number;
+  /** Mean objective terms per step (every 10th step and the last). */
+  lossCurve: { step: number; loss: number; clip: number; l2: number }[];
+  items: LatentOptimisationItem[];
+}
+
+export interface LatentOptimisationItem {
+  row: number;
+  sampleSeed: number;
+  beforePath: string;
+  afterPath: string;
+  width: number;
+  height: number;
+  scoreBefore: number;
+  scoreAfter: number;
+  /** D_CLIP and ‖w − w_s‖² at the end. */
+  clipLoss: number;
+  l2: number;
+}
+
+export interface LatentOptimisationRecord extends LatentOptimisationRow {
+  codesFile: string;
+  inputsSha256: string;
 }

@@ -1,19 +1,29 @@
 import { join, resolve } from 'node:path';
-import { runCatalogue } from '../../stages/catalogue.ts';
+import { fail } from '../../core/errors.ts';
+import { type CatalogueRun, runCatalogue } from '../../stages/catalogue.ts';
+import { METHOD1_CATALOGUE_DEFAULTS } from '../../stages/method1-catalogue.ts';
 import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, int, parseIntList, requireStr, str } from '../args.ts';
-import { defineCommand } from '../command.ts';
+import { type CommandContext, defineCommand } from '../command.ts';
 import { progressPrinter } from '../progress.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
 
 const SEEDS = GALLERY_DEFAULTS.seeds;
+
+function method1(values: CommandContext['values']): CatalogueRun['method1'] {
+  const on = flag(values, 'method1');
+  if (!on && (str(values, 'method1-prompts') || str(values, 'method1-steps'))) fail('E_USAGE', '--method1-prompts and --method1-steps need --method1');
+  if (!on) return undefined;
+  const prompts = str(values, 'method1-prompts')?.split(',').map((p) => p.trim()).filter(Boolean);
+  return { settings: { ...METHOD1_CATALOGUE_DEFAULTS, steps: int(values, 'method1-steps', METHOD1_CATALOGUE_DEFAULTS.steps, [1, 100_000]) }, prompts };
+}
 const DEFAULT_SEEDS = `${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}`;
 
 export default defineCommand({
   path: ['catalogue'],
   summary: 'compute every direction of a prompt file on a build: Δs, galleries, measurements, downloads',
-  usage: '--build DIR --prompts FILE [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--force]',
+  usage: '--build DIR --prompts FILE [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--method1] [--force]',
   details: `For each prompt pair: Δt over the 79 templates, Δs with its β (given or automatic), a gallery of
 fixed samples × a row of α values (WebP), the mean CLIP score of the target text and the mean
 pixel colour along α, and downloads (.safetensors, .npz, .json). Writes catalogue.sqlite (with
@@ -27,6 +37,10 @@ not recomputed; directions no longer in the prompt file are removed.
   --gallery-seeds LIST  sample seeds of the gallery rows (default ${DEFAULT_SEEDS})
   --columns N           α values per gallery row (default ${GALLERY_DEFAULTS.columns})
   --text-cache FILE     text-embedding cache (default ${DEFAULT_TEXT_CACHE}); --no-cache disables
+  --method1             also run method 1 (latent optimisation, the official defaults) on the gallery
+                        samples of each prompt, for the comparison with the global directions
+  --method1-prompts IDS only these prompts (comma-separated slugs)
+  --method1-steps N     Adam steps of method 1 (default ${METHOD1_CATALOGUE_DEFAULTS.steps})
   --force               recompute every direction
   --quiet               no progress output
 ${runtimeOptionHelp}`,
@@ -39,6 +53,9 @@ ${runtimeOptionHelp}`,
     columns: { type: 'string' },
     'text-cache': { type: 'string' },
     'no-cache': { type: 'boolean' },
+    method1: { type: 'boolean' },
+    'method1-prompts': { type: 'string' },
+    'method1-steps': { type: 'string' },
     force: { type: 'boolean' },
     quiet: { type: 'boolean' },
     ...runtimeOptionSpec,
@@ -54,6 +71,7 @@ ${runtimeOptionHelp}`,
       galleryColumns: int(values, 'columns', GALLERY_DEFAULTS.columns, [2, 64]),
       textCachePath: flag(values, 'no-cache') ? undefined : resolve(io.cwd, str(values, 'text-cache') ?? DEFAULT_TEXT_CACHE),
       runtime: runtimeOptions(values, io),
+      method1: method1(values),
       force: flag(values, 'force'),
       onProgress: printer.onProgress,
     });
@@ -61,6 +79,7 @@ ${runtimeOptionHelp}`,
     io.err(
       `catalogue: ${summary.promptSet} on ${summary.build}: ${summary.computed.length} computed, ${summary.unchanged.length} unchanged, ${summary.removed} removed → ${summary.catalogue}`,
     );
+    if (summary.method1) io.err(`catalogue: method 1: ${summary.method1.computed.length} computed, ${summary.method1.unchanged.length} unchanged`);
     io.out(summary.catalogue);
   },
 });

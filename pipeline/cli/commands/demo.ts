@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildSite } from '../../site/build-site.ts';
 import { runCatalogue } from '../../stages/catalogue.ts';
 import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
+import { METHOD1_CATALOGUE_DEFAULTS } from '../../stages/method1-catalogue.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { RELEVANCE_DEFAULTS } from '../../stages/relevance-plan.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
@@ -18,9 +19,12 @@ import siteServe from './site-serve.ts';
  * face prompts run end to end, but their directions mean nothing).
  */
 const DEMO_BUILDS = [
-  { id: 'tiny-colour-world', encoder: 'colour-world', prompts: 'colour-world.json', samples: 32 },
-  { id: 'tiny-tiny-clip', encoder: 'tiny-clip', prompts: 'faces.json', samples: 16 },
+  { id: 'tiny-colour-world', encoder: 'colour-world', prompts: 'colour-world.json', samples: 32, method1: ['red', 'blue', 'bright'] },
+  { id: 'tiny-tiny-clip', encoder: 'tiny-clip', prompts: 'faces.json', samples: 16, method1: [] },
 ] as const;
+
+/** Method 1 beside method 3 on a few oracle prompts, at a third of the official 300 steps (seconds, not minutes). */
+const DEMO_METHOD1_STEPS = 100;
 
 async function step<T>(io: CliIO, title: string, fn: () => Promise<T>): Promise<T> {
   io.err(`\n== ${title}`);
@@ -36,7 +40,8 @@ export default defineCommand({
   usage: '[--data-dir DIR] [--no-serve] [--port N]',
   details: `Builds the bundled tiny models (random or hand-built weights, real architectures; nothing is
 downloaded), runs two relevance builds on the tiny generator (with the colour-world oracle encoder
-and with tiny-clip), computes the catalogues of data/prompts/colour-world.json and faces.json,
+and with tiny-clip), computes the catalogues of data/prompts/colour-world.json and faces.json
+(with method 1, latent optimisation, beside the global directions of three colour-world prompts),
 builds the website and serves it on localhost. Re-running skips finished work.
 
   --data-dir DIR   builds and catalogue go here (default data/build)
@@ -85,12 +90,13 @@ builds the website and serves it on localhost. Re-running skips finished work.
           gallerySeeds: GALLERY_DEFAULTS.seeds,
           galleryColumns: GALLERY_DEFAULTS.columns,
           textCachePath: join(io.cwd, DEFAULT_TEXT_CACHE),
+          method1: b.method1.length ? { settings: { ...METHOD1_CATALOGUE_DEFAULTS, steps: DEMO_METHOD1_STEPS }, prompts: b.method1 } : undefined,
           runtime: {},
           onProgress: printer2.onProgress,
         }),
       );
       printer2.finish();
-      io.err(`   ${c.computed.length} computed, ${c.unchanged.length} unchanged`);
+      io.err(`   ${c.computed.length} computed, ${c.unchanged.length} unchanged${c.method1 ? `; method 1 on ${b.method1.join(', ')} (${DEMO_METHOD1_STEPS} steps): ${c.method1.computed.length} computed, ${c.method1.unchanged.length} unchanged` : ''}`);
     }
     const siteDir = join(io.cwd, 'site', 'dist');
     const site = await step(io, 'website (Astro)', () => buildSite({ catalogueDir, outDir: siteDir, env: io.env }));

@@ -22,6 +22,7 @@ export const url = {
   home: () => BASE,
   direction: (d: Pick<SiteDirection, 'buildId' | 'slug'>) => `${BASE}d/${d.buildId}/${d.slug}/`,
   build: (id: string) => `${BASE}builds/${id}/`,
+  methods: (buildId: string) => `${BASE}methods/${buildId}/`,
   live: (buildId?: string) => `${BASE}live/${buildId ? `?build=${encodeURIComponent(buildId)}` : ''}`,
   /** Catalogue paths are already checked to be plain relative paths under assets/. */
   asset: (path: string) => `${BASE}${path}`,
