@@ -47,6 +47,7 @@ const CASES: GradCase[] = [
   { name: 'Gather (axis 1, scalar index: ws[:, k])', dtype: 'float64', inputs: x([2, 4, 3], true), forward: (g, v) => g.op('Gather', [v.x, g.constI64('i', [2], [])], { axis: attr.i(1) }) },
   { name: 'Gather (axis 0, indices with repeats and a negative)', dtype: 'float64', inputs: x([4, 3]), forward: (g, v) => g.op('Gather', [v.x, g.constI64('i', [3, 0, 3, -3])], { axis: attr.i(0) }) },
   { name: 'Gather (axis 2, one index in a list)', dtype: 'float64', inputs: x([2, 3, 4]), forward: (g, v) => g.op('Gather', [v.x, g.constI64('i', [1])], { axis: attr.i(2) }) },
+  { name: 'Tile (repeats 2, 1, 3)', dtype: 'float64', inputs: x([2, 3, 2]), forward: (g, v) => g.op('Tile', [v.x, g.constI64('reps', [2, 1, 3])]) },
   { name: 'DepthToSpace (DCR, blocksize 2)', dtype: 'float64', inputs: x([2, 8, 2, 3], true), forward: (g, v) => g.op('DepthToSpace', [v.x], { blocksize: attr.i(2) }) },
   { name: 'DepthToSpace (CRD, blocksize 2)', dtype: 'float64', inputs: x([2, 8, 3, 2]), forward: (g, v) => g.op('DepthToSpace', [v.x], { blocksize: attr.i(2), mode: attr.s('CRD') }) },
   { name: 'SpaceToDepth (blocksize 2)', dtype: 'float64', inputs: x([2, 3, 4, 6], true), forward: (g, v) => g.op('SpaceToDepth', [v.x], { blocksize: attr.i(2) }) },

@@ -55,6 +55,11 @@ describe('refusals', () => {
     expect(r.message).toMatch(/Sign .*no derivative rule/);
   });
 
+  it('refuses an operator of another domain on the path by its full name', () => {
+    const g = mlp((gb, x) => gb.node('FusedThing', [x], {}, { domain: 'com.example' })[0]);
+    expect(codeOf(() => differentiate(g, { loss: 'loss', wrt: ['x'] })).message).toMatch(/cannot differentiate through com\.example\.FusedThing/);
+  });
+
   it('refuses a non-scalar loss and an unknown value to differentiate against', () => {
     const g = new GraphBuilder('vector');
     const x = g.input('x', 'float32', [3]);

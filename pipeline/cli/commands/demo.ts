@@ -53,7 +53,7 @@ builds the website and serves it on localhost. Re-running skips finished work.
     const data = str(values, 'data-dir') ?? join(io.cwd, 'data', 'build');
     const models = join(io.cwd, 'models');
     const catalogueDir = join(data, 'catalogue');
-    await step(io, 'models: tiny, tiny-clip, colour-world', () => modelsBuild.run({ values: {}, positionals: [], io: { ...io, out: () => {} } }));
+    await step(io, 'models: tiny, tiny-clip, colour-world, tiny-ir-se', () => modelsBuild.run({ values: {}, positionals: [], io: { ...io, out: () => {} } }));
     for (const b of DEMO_BUILDS) {
       const outDir = join(data, b.id);
       const printer = progressPrinter(io);

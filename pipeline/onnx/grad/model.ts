@@ -122,6 +122,7 @@ export class Attrs {
 }
 
 export interface NodeView {
+  /** The op type, prefixed with its domain for operators outside standard ONNX (com.microsoft.ReorderInput). */
   op: string;
   /** The node's name in the model (for messages). */
   name: string;
@@ -197,9 +198,9 @@ export function viewModel(model: GraphBuilder | Uint8Array, label: string): Mode
   for (const t of g.initializer ?? []) initializers.set(t.name!, t);
   const inputs = (g.input ?? []).filter((i) => !initializers.has(i.name)).map((i) => inputView(i, label));
   const nodes = (g.node ?? []).map((n, k): NodeView => {
-    if (n.domain) fail('E_GRAD', `${label}: node ${n.name ?? k} is ${n.domain}.${n.op_type}; only standard ONNX operators can be differentiated`);
     const name = n.name || `${n.op_type}#${k}`;
-    return { op: n.op_type, name, inputs: n.input ?? [], outputs: n.output ?? [], attrs: new Attrs(n.attribute ?? [], `${label}: ${n.op_type} node ${name}`), raw: n };
+    // Operators of other domains have no rules (refused if the gradient needs them, like any other).
+    return { op: n.domain ? `${n.domain}.${n.op_type}` : n.op_type, name, inputs: n.input ?? [], outputs: n.output ?? [], attrs: new Attrs(n.attribute ?? [], `${label}: ${n.op_type} node ${name}`), raw: n };
   });
   return { label, nodes, inputs, outputs: (g.output ?? []).map((o) => inputView(o, label)), initializers };
 }

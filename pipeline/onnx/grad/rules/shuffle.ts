@@ -1,6 +1,6 @@
 /**
  * Index movements: Gather with constant indices (a scalar picks one slice — ws[:, k] in the styles
- * graph, CLIP's class token — and a list of indices gathers several), and the sub-pixel shuffles
+ * graph, CLIP's class token — and a list of indices gathers several), Tile, and the sub-pixel shuffles
  * DepthToSpace (DCR and CRD) and SpaceToDepth. A gather's cotangent is a one-hot contraction (exact:
  * every product is dy·1 or dy·0); a shuffle's is the inverse shuffle, written as reshape → transpose
  * → reshape.
@@ -96,7 +96,25 @@ function shuffleRule(toSpace: boolean): OpRule {
   };
 }
 
+/** Tile with constant repeats: dx sums dy over the copies, seen as [r0, d0, r1, d1, …]. */
+const TILE: OpRule = {
+  infer(n, ins, label) {
+    const x = input(n, ins, 0, label);
+    const reps = ins[1]?.value;
+    if (!x.shape || !reps || reps.length !== x.shape.length) return [{ dtype: x.dtype }];
+    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => mulDims([d, reps[i]])) }];
+  },
+  vjp(b, n, [dy]) {
+    const x = b.staticShape(n.inputs[0], n);
+    const reps = b.ints(n.inputs[1], n, 'the repeats');
+    const viewed = b.op('Reshape', [dy!, b.i64(x.flatMap((d, i) => [reps[i], d]))]);
+    const summed = b.op('ReduceSum', [viewed, b.i64(x.map((_, i) => 2 * i))], { keepdims: attr.i(0) });
+    return [summed, undefined];
+  },
+};
+
 export const SHUFFLE_RULES: Record<string, OpRule> = {
+  Tile: TILE,
   Gather: { infer: gatherInfer, vjp: (b, n, [dy]) => [gatherVjp(b, n, dy!), undefined] },
   DepthToSpace: shuffleRule(true),
   SpaceToDepth: shuffleRule(false),
