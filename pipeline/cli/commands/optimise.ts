@@ -5,7 +5,7 @@ import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
 import { Identity } from '../../models/identity.ts';
 import { readLatentCodes } from '../../models/latent-codes.ts';
-import { runtimeVersion } from '../../models/runtime.ts';
+import { runtimeExecution } from '../../models/runtime.ts';
 import { sha256Hex } from '../../models/bundle.ts';
 
 const bundleIdentity = (b: { manifest: { id: string }; manifestSha256: string }) => ({ id: b.manifest.id, manifestSha256: b.manifestSha256 });
@@ -80,7 +80,7 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
     checkOut(out, flag(values, 'force'));
     // With λ_ID 0 (the official default) the identity term is off and its bundle is not used.
     const identity = identityDir && lambdaId > 0 ? Identity.open(resolve(io.cwd, identityDir)) : undefined;
-    const runtime = runtimeOptions(values);
+    const runtime = runtimeOptions(values, io);
     const gen = await Generator.open(requireStr(values, 'generator'), runtime);
     const enc = await Encoder.open(requireStr(values, 'encoder'), runtime);
     let opt: LatentOptimiser | undefined;
@@ -95,7 +95,7 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
       const idNote = identity
         ? `identity loss on (λ_ID ${lambdaId}, ${identity.manifest.id})`
         : `identity loss off (λ_ID = 0${identityDir ? `: ${identityDir} is not used; give --lambda-id to use it` : ', no --identity bundle'})`;
-      io.err(`optimise: ${start.k} start code${start.k > 1 ? 's' : ''}, ${settings.steps} steps, λ_L2 ${settings.lambdaL2}, ${idNote}`);
+      io.err(`optimise: ${start.k} start code${start.k > 1 ? "s" : ""}, ${settings.steps} steps, λ_L2 ${settings.lambdaL2}, ${idNote}; device ${runtime.device}`);
       opt = await LatentOptimiser.open(gen, enc, { runtime, identity: identity?.graphFor(resolution) });
       const progress = progressPrinter(io);
       const run = await opt.optimise(start.ws, start.k, settings, progress.onProgress);
@@ -118,7 +118,7 @@ loss.json / loss.svg (every term per step and sample), provenance.json and run.j
           start: start.source,
           rows: start.rowNames,
         },
-        runInfo: { seconds: run.seconds, stepSeconds: run.stepSeconds, forwardSeconds: run.forwardSeconds, batch: settings.batch, device: runtime.device, threads: runtime.threads, onnxruntime: runtimeVersion(), finishedAt: new Date().toISOString() },
+        runInfo: { seconds: run.seconds, stepSeconds: run.stepSeconds, forwardSeconds: run.forwardSeconds, batch: settings.batch, execution: runtimeExecution(runtime), finishedAt: new Date().toISOString() },
       });
       for (let k = 0; k < run.k; k++) {
         const id = last.id ? `, L_ID ${last.id[k].toFixed(4)}` : '';
