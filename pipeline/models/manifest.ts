@@ -125,15 +125,14 @@ export function parseManifest(json: unknown, where: string): Manifest {
   const issue = r.error.issues[0];
   const key = issue.path.length ? issue.path.join('.') : '(root)';
   const actual = describeValue(valueAt(json, issue.path));
+  const oneOf = (values: readonly unknown[]) => values.map((o) => JSON.stringify(o)).join(' | ');
   const expected =
     issue.code === 'invalid_type'
       ? issue.expected
-      : issue.code === 'invalid_literal'
-        ? JSON.stringify(issue.expected)
-        : issue.code === 'invalid_enum_value'
-          ? issue.options.map((o) => JSON.stringify(o)).join(' | ')
-          : issue.code === 'invalid_union_discriminator'
-            ? issue.options.map((o) => JSON.stringify(o)).join(' | ')
-            : issue.message;
+      : issue.code === 'invalid_value' // a literal or an enum
+        ? oneOf(issue.values)
+        : issue.code === 'invalid_union' && 'options' in issue && issue.options // a discriminator that matches no branch
+          ? oneOf(issue.options)
+          : issue.message;
   return fail('E_MANIFEST', `${where}: key "${key}": expected ${expected}, found ${actual}`);
 }

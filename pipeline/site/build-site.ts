@@ -4,7 +4,7 @@
  * The catalogue is checked here first, so a bad slug fails in a second, not after Vite starts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,10 +60,14 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildSummar
   const cat = readSiteCatalogue(catalogueDir);
   if (outDir === resolve(SITE_ROOT) || resolve(SITE_ROOT).startsWith(`${outDir}/`)) fail('E_INPUT', `--out ${outDir} would overwrite the site's sources`);
   clearOutDir(outDir);
-  const astro = join(dirname(createRequire(import.meta.url).resolve('astro/package.json')), 'astro.js');
+  // Astro's command line, wherever its package.json says it is (astro.js until Astro 6, bin/astro.mjs since).
+  const astroPackage = createRequire(import.meta.url).resolve('astro/package.json');
+  const astro = join(dirname(astroPackage), (JSON.parse(readFileSync(astroPackage, 'utf8')) as { bin: { astro: string } }).bin.astro);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, { STYLEATLAS_CATALOGUE: catalogueDir, ASTRO_TELEMETRY_DISABLED: '1' });
+  // No telemetry; and Astro's bin turns on Node's compile cache, which writes hundreds of files to
+  // $TMPDIR/node-compile-cache that a site build does not promise (docs/runtime.md, "Privacy").
+  Object.assign(env, { STYLEATLAS_CATALOGUE: catalogueDir, ASTRO_TELEMETRY_DISABLED: '1', NODE_DISABLE_COMPILE_CACHE: '1' });
   if (opts.cacheDir) env.STYLEATLAS_SITE_CACHE_DIR = resolve(opts.cacheDir);
   else delete env.STYLEATLAS_SITE_CACHE_DIR;
 

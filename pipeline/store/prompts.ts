@@ -4,34 +4,36 @@
  * field, what was expected and what was found, and carries E_INPUT.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fail } from '../core/errors.ts';
 import { describeValue, valueAt } from '../core/values.ts';
 
 export const PROMPTS_FORMAT = 'styleatlas-prompts/1';
+/** The prompt catalogues that ship with StyleAtlas (data/prompts/ of the checkout or the installed package). */
+export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('../../data/prompts/', import.meta.url));
 /** The reference GUI's α slider (DESIGN §1), used where a prompt gives no range. */
 export const DEFAULT_ALPHA_RANGE: readonly [number, number] = [-10, 10];
 
 const SLUG = /^[a-z0-9-]+$/;
 
 // Every schema carries its expectation as its message, so the error can say "expected …".
-const text = (expected = 'a non-empty string') =>
-  z.string({ required_error: expected, invalid_type_error: expected }).refine((s) => s.trim() !== '', expected);
-const slug = (expected: string) => z.string({ required_error: expected, invalid_type_error: expected }).regex(SLUG, expected);
-const num = (expected = 'a number') => z.number({ required_error: expected, invalid_type_error: expected }).finite(expected);
+// (A schema's `error` is the message of its every issue, a missing value included; zod 4 numbers
+// are finite.)
+const text = (expected = 'a non-empty string') => z.string({ error: expected }).refine((s) => s.trim() !== '', expected);
+const slug = (expected: string) => z.string({ error: expected }).regex(SLUG, expected);
+const num = (expected = 'a number') => z.number({ error: expected });
 const BETA = 'a number in [0, 1] or "auto"';
-const beta = z.union([num(BETA).min(0, BETA).max(1, BETA), z.literal('auto')], { errorMap: () => ({ message: BETA }) });
+const beta = z.union([num(BETA).min(0, BETA).max(1, BETA), z.literal('auto')], { error: BETA });
 const RANGE = '[min, max] with min < max';
-const alphaRange = z
-  .tuple([num(RANGE), num(RANGE)], { required_error: RANGE, invalid_type_error: RANGE })
-  .refine(([lo, hi]) => lo < hi, RANGE);
+const alphaRange = z.tuple([num(RANGE), num(RANGE)], { error: RANGE }).refine(([lo, hi]) => lo < hi, RANGE);
 
 export const PromptEntry = z
   .object({
     id: slug('a slug of a-z, 0-9 and "-"'),
     neutral: text(),
     target: text(),
-    tags: z.array(slug('a tag of a-z, 0-9 and "-"'), { required_error: 'a list of tags', invalid_type_error: 'a list of tags' }),
+    tags: z.array(slug('a tag of a-z, 0-9 and "-"'), { error: 'a list of tags' }),
     alpha: num().optional(),
     beta: beta.optional(),
     alphaRange: alphaRange.optional(),
@@ -42,7 +44,7 @@ export type PromptEntry = z.infer<typeof PromptEntry>;
 
 export const PromptCatalogue = z
   .object({
-    format: z.literal(PROMPTS_FORMAT, { errorMap: () => ({ message: JSON.stringify(PROMPTS_FORMAT) }) }),
+    format: z.literal(PROMPTS_FORMAT, { error: JSON.stringify(PROMPTS_FORMAT) }),
     id: slug('a slug of a-z, 0-9 and "-"'),
     title: text(),
     description: text(),
@@ -50,12 +52,12 @@ export const PromptCatalogue = z
       .object({
         alpha: num(),
         beta,
-        betaFloor: z.number({ required_error: 'an integer ≥ 0', invalid_type_error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
+        betaFloor: z.number({ error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
         alphaRange: alphaRange.optional(),
-      }, { required_error: 'an object {alpha, beta, betaFloor, alphaRange?}', invalid_type_error: 'an object {alpha, beta, betaFloor, alphaRange?}' })
+      }, { error: 'an object {alpha, beta, betaFloor, alphaRange?}' })
       .strict(),
-    prompts: z.array(PromptEntry, { required_error: 'a list of prompts', invalid_type_error: 'a list of prompts' }).min(1, 'at least one prompt'),
-  }, { invalid_type_error: 'a JSON object' })
+    prompts: z.array(PromptEntry, { error: 'a list of prompts' }).min(1, 'at least one prompt'),
+  }, { error: 'a JSON object' })
   .strict();
 export type PromptCatalogue = z.infer<typeof PromptCatalogue>;
 
@@ -89,16 +91,16 @@ export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): Resol
 }
 
 /** "prompts[3] (id "smile"): field "target"" or "field "defaults.beta"". */
-function locate(json: unknown, path: readonly (string | number)[]): string {
+function locate(json: unknown, path: readonly PropertyKey[]): string {
   if (path[0] === 'prompts' && typeof path[1] === 'number') {
     const id = valueAt(json, ['prompts', path[1], 'id']);
     const entry = `prompts[${path[1]}]${typeof id === 'string' ? ` (id "${id}")` : ''}`;
-    return path.length > 2 ? `${entry}: field "${path.slice(2).join('.')}"` : entry;
+    return path.length > 2 ? `${entry}: field "${path.slice(2).map(String).join('.')}"` : entry;
   }
-  return path.length ? `field "${path.join('.')}"` : 'the file';
+  return path.length ? `field "${path.map(String).join('.')}"` : 'the file';
 }
 
-function refuse(json: unknown, where: string, path: readonly (string | number)[], expected: string, found = describeValue(valueAt(json, path))): never {
+function refuse(json: unknown, where: string, path: readonly PropertyKey[], expected: string, found = describeValue(valueAt(json, path))): never {
   return fail('E_INPUT', `${where}: ${locate(json, path)}: expected ${expected}, found ${found}`, 'fix the prompt file; see data/prompts/faces.json for the schema');
 }
 
