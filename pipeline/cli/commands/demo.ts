@@ -6,6 +6,7 @@ import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
 import { METHOD1_CATALOGUE_DEFAULTS } from '../../stages/method1-catalogue.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { RELEVANCE_DEFAULTS } from '../../stages/relevance-plan.ts';
+import { SHIPPED_PROMPTS_DIR } from '../../store/prompts.ts';
 import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, str } from '../args.ts';
 import { type CliIO, defineCommand } from '../command.ts';
@@ -84,7 +85,7 @@ builds the website and serves it on localhost. Re-running skips finished work.
       const c = await step(io, `catalogue: data/prompts/${b.prompts} on ${b.id}`, () =>
         runCatalogue({
           buildDir: outDir,
-          promptsFile: join(io.cwd, 'data', 'prompts', b.prompts),
+          promptsFile: join(SHIPPED_PROMPTS_DIR, b.prompts), // shipped data: from the package, not the current folder
           outDir: catalogueDir,
           modelsDir: models,
           gallerySeeds: GALLERY_DEFAULTS.seeds,
