@@ -65,7 +65,8 @@ describe('HOME and TMPDIR stay clean', () => {
 
   it('demo (relevance, catalogue, site build), edit and import, from a folder of their own', () => {
     const s = sandbox();
-    const demo = cli(['demo', '--no-serve'], { cwd: s.root, env: s.env });
+    // The whole demo: about a minute on an idle 2-core machine, many more when it shares the cores.
+    const demo = cli(['demo', '--no-serve'], { cwd: s.root, env: s.env, timeoutMs: 1_500_000 });
     expect(demo.status, demo.stderr).toBe(0);
     expect(existsSync(join(s.root, 'site', 'dist', 'index.html'))).toBe(true);
     const edit = cli(['edit', '--build', join(s.root, 'data', 'build', 'tiny-colour-world'), '--neutral', 'photo', '--target', 'red photo', '--alpha', '-1,0,1', '--out', join(s.root, 'edit.png')], { cwd: s.root, env: s.env });
@@ -76,7 +77,7 @@ describe('HOME and TMPDIR stay clean', () => {
     expect(imp.status, imp.stderr).toBe(0);
     expect(tree(s.home)).toEqual([]);
     expect(unpromised(s.temp)).toEqual([]);
-  }, 900_000);
+  }, 1_800_000);
 
   it('a relevance build killed with SIGKILL leaves no temporary model behind', async () => {
     const s = sandbox();
