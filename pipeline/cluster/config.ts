@@ -43,8 +43,8 @@ const Build = z
     generator: id,
     encoder: id,
     shards: z.number().int().min(1, 'at least 1 shard').max(10_000),
-    relevance: Relevance.default({}),
-    stats: Stats.default({}),
+    relevance: Relevance.prefault({}), // zod 4: prefault parses {} so the fields' defaults apply
+    stats: Stats.prefault({}),
     prompts: z.array(z.string().min(1)).default([]),
   })
   .strict();
@@ -102,7 +102,7 @@ const Config = z
     /** The catalogue folder (null: no catalogue, and so no site). */
     catalogue: z.string().min(1).nullable().default(null),
     site: z.string().min(1).nullable().default(null),
-    executor: Executor.default({ kind: 'local' }),
+    executor: Executor.prefault({ kind: 'local' }),
   })
   .strict();
 
@@ -141,14 +141,19 @@ export function parseNightlyConfig(json: unknown, file: string): NightlyConfig {
   if (!r.success) {
     const issue = r.error.issues[0];
     if (issue.code === 'unrecognized_keys') {
-      const at = issue.path.length ? `${keyName(issue.path)}.` : '';
-      return fail('E_CONFIG', `${file}: unknown key ${issue.keys.map((k) => `"${at}${k}"`).join(', ')} (known here: ${knownKeys(json, issue.path).join(', ')})`);
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const at = path.length ? `${keyName(path)}.` : '';
+      return fail('E_CONFIG', `${file}: unknown key ${issue.keys.map((k) => `"${at}${k}"`).join(', ')} (known here: ${knownKeys(json, path).join(', ')})`);
     }
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const found = valueAt(json, path);
+    const oneOf = (values: readonly unknown[]) => `one of ${values.map((o) => JSON.stringify(o)).join(', ')}`;
     const expected =
       issue.code === 'invalid_type'
-        ? `${issue.expected}${issue.received === 'undefined' ? ' (the key is required)' : ''}`
-        : issue.code === 'invalid_union_discriminator' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.code === 'invalid_enum_value' ? `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` : issue.message;
-    return fail('E_CONFIG', `${file}: key "${keyName(issue.path)}": expected ${expected}, found ${describeValue(valueAt(json, issue.path))}`);
+        ? `${issue.expected}${found === undefined ? ' (the key is required)' : ''}`
+        : issue.code === 'invalid_union' && 'options' in issue && issue.options ? oneOf(issue.options) // a "kind" that matches no executor
+          : issue.code === 'invalid_value' ? oneOf(issue.values) : issue.message;
+    return fail('E_CONFIG', `${file}: key "${keyName(path)}": expected ${expected}, found ${describeValue(found)}`);
   }
   const cfg = { ...r.data, file, dir: dirname(file) };
   const seen = new Set<string>();
