@@ -241,7 +241,8 @@ export class WorkerSession implements InferenceRunner {
     const device = opts.device ?? 'cpu';
     assertDeviceHere(label, device);
     // A view into a larger (possibly pooled) buffer is copied first: only whole buffers move.
-    const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : model.slice();
+    // Uint8Array's slice copies; a Node Buffer's own slice would be another view of the pool.
+    const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : Uint8Array.prototype.slice.call(model);
     const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
     const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model: bytes, options: sessionOptions(opts) }, transferList });
     type Ready = { type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] };

@@ -52,7 +52,8 @@ export class BenchModels {
   /** The relevance stage's session: the fused model in a worker thread. The caller releases it. */
   openPipeline(): Promise<WorkerSession> {
     // As relevance-build.ts does, the bytes move into the worker: each session gets its own copy.
-    return WorkerSession.open(this.fused.slice(), 'bench render+encode', this.runtime);
+    // (Uint8Array's slice copies; a Node Buffer's slice is a view, and moving it detached `fused`.)
+    return WorkerSession.open(Uint8Array.prototype.slice.call(this.fused), 'bench render+encode', this.runtime);
   }
 
   /** `count` channels spread evenly over the conv layers (every resolution gets its share). */
