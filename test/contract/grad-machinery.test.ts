@@ -14,6 +14,11 @@ import { differentiableOps, differentiate } from '../../pipeline/onnx/grad/index
 import { RULES } from '../../pipeline/onnx/grad/rules/index.ts';
 import { viewModel } from '../../pipeline/onnx/grad/model.ts';
 import { buildPreprocessGraph } from '../../pipeline/onnx/preprocess.ts';
+import { Encoder } from '../../pipeline/models/encoder.ts';
+import { Generator } from '../../pipeline/models/generator.ts';
+import { Identity } from '../../pipeline/models/identity.ts';
+import { encoderGraphs, generatorGraphs } from '../../pipeline/models/latent-graphs.ts';
+import { buildLatentGradient } from '../../pipeline/onnx/latent-loss.ts';
 import { modelDir } from '../helpers/bundles.ts';
 
 function codeOf(f: () => unknown): { code?: string; message: string } {
@@ -148,6 +153,22 @@ describe('coverage', () => {
       expect([...ops].filter((op) => !RULES[op])).toEqual([]);
     });
   }
+
+  it('writes gradient graphs that compute no shapes at run time (a GPU provider would leave those on the CPU)', async () => {
+    const gen = await Generator.open(modelDir('tiny'));
+    try {
+      for (const encoder of ['tiny-clip', 'colour-world']) {
+        const enc = await Encoder.open(modelDir(encoder), { parts: [] });
+        const identity = Identity.open(modelDir('tiny-ir-se')).graphFor(gen.arch.resolution);
+        const g = buildLatentGradient(generatorGraphs(gen), encoderGraphs(enc, gen.arch.resolution), identity);
+        const ops = new Set(viewModel(g.builder, encoder).nodes.map((n) => n.op));
+        expect([...ops].filter((op) => ['Shape', 'Size', 'ConstantOfShape'].includes(op)), encoder).toEqual([]);
+        await enc.release();
+      }
+    } finally {
+      await gen.release();
+    }
+  });
 
   it('lists the operators it can differentiate', () => {
     expect(differentiableOps()).toEqual(expect.arrayContaining(['Conv', 'ConvTranspose', 'DepthToSpace', 'Gemm', 'LayerNormalization', 'MatMul', 'Softmax']));

@@ -36,12 +36,14 @@ export function buildClipVisual(arch: ClipArch, sd: StateDict): GraphBuilder {
   const flat = g.op('Reshape', [grid, g.constI64('patches_shape', [0, w, -1])]); // [B, W, G, G] -> [B, W, G²]
   const patches = g.op('Transpose', [flat], { perm: attr.ints([0, 2, 1]) }); // [B, W, G²] -> [B, G², W]
 
-  const batch = g.op('Shape', [pixels], { start: attr.i(0), end: attr.i(1) }); // [1] = (B)
-  const clsShape = g.op('Concat', [batch, g.constI64('one_by_width', [1, w])], { axis: attr.i(0) }); // (B, 1, W)
-  const cls = g.op('Expand', [weight(g, sd, 'visual.class_embedding', [w]), clsShape]); // [W] -> [B, 1, W]
-  const tokens = g.op('Concat', [cls, patches], { axis: attr.i(1) }); // [B, G² + 1, W]
+  // [class token; patches] + positions, without computing the batch size at run time (a GPU provider
+  // would leave that on the CPU): the patches padded with a zero row in front, plus a constant whose
+  // row 0 is class token + position 0. Each sum is the one the concatenation gives, bit for bit.
+  const padded = g.op('Pad', [patches, g.constI64('class_row_pads', [0, 1, 0, 0, 0, 0])]); // [B, G², W] -> [B, G² + 1, W]
+  const cls = g.op('Unsqueeze', [weight(g, sd, 'visual.class_embedding', [w]), g.constI64('class_axes', [0])]); // [W] -> [1, W]
+  const clsRow = g.op('Pad', [cls, g.constI64('class_row_to_tokens', [0, 0, n - 1, 0])]); // [1, W] -> [N, W], zeros below
   const pos = weight(g, sd, 'visual.positional_embedding', [n, w]);
-  const x0 = layerNorm(g, sd, g.op('Add', [tokens, pos]), 'visual.ln_pre', w);
+  const x0 = layerNorm(g, sd, g.op('Add', [padded, g.op('Add', [clsRow, pos])]), 'visual.ln_pre', w);
 
   const x = transformer(g, sd, x0, 'visual.transformer', w, arch.visionLayers);
   const first = g.op('Gather', [x, g.constI64('class_index', [0], [])], { axis: attr.i(1) }); // [B, N, W] -> [B, W]

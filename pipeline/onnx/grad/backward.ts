@@ -20,7 +20,6 @@ export function isFloat(dtype: DType): boolean {
 
 export class Backward {
   private readonly scalars = new Map<string, string>();
-  private readonly shapes = new Map<string, string>();
 
   constructor(
     readonly g: GraphBuilder,
@@ -93,27 +92,30 @@ export class Backward {
     return this.g.constI64('grad_ints', values, dims);
   }
 
-  /** Shape(v), once per value. */
-  dynShape(v: string): string {
-    let s = this.shapes.get(v);
-    if (!s) {
-      s = this.op('Shape', [v]);
-      this.shapes.set(v, s);
-    }
-    return s;
+  /**
+   * `d` reshaped to the shape of `like`, as a constant target: a value's one symbolic size (the
+   * batch) becomes -1. No Shape operator: a GPU provider would leave shape computation on the CPU.
+   */
+  reshapeLike(d: string, like: string, n: NodeView): string {
+    const s = this.shape(like, n);
+    const symbolic = s.filter((x) => typeof x !== 'number').length;
+    if (symbolic > 1) this.fail(n, `the gradient needs to reshape to ${showShape(s)}, which has more than one size not known statically`);
+    return this.op('Reshape', [d, this.i64(s.map((x) => (typeof x === 'number' ? x : -1)))]);
   }
 
-  /** `d` reshaped to the shape of `like` (a constant shape when it is fixed). */
-  reshapeLike(d: string, like: string): string {
-    const s = this.meta(like).shape;
-    return this.op('Reshape', [d, s && isStatic(s) ? this.i64(s) : this.dynShape(like)]);
-  }
-
+  /** Zeros shaped like the forward value `v` (v·0: forward values are finite, and no Shape is needed). */
   zerosLike(v: string): string {
-    const dtype = this.meta(v).dtype;
-    const make = FLOAT_ARRAYS[dtype];
-    if (!make) fail('E_GRAD', `${this.label}: no ${dtype} zeros in gradient graphs`);
-    return this.op('ConstantOfShape', [this.dynShape(v)], { value: attr.t({ dtype, dims: [1], data: make(1) }) });
+    return this.op('Mul', [v, this.scalar(0, this.meta(v).dtype)]);
+  }
+
+  /**
+   * `d` (the shape of `x` with some axes 1) broadcast to the shape of `x`: Expand to a constant
+   * target when those axes have fixed sizes, else added to x·0 (which has x's shape).
+   */
+  broadcastLike(d: string, x: string, axes: readonly number[], n: NodeView): string {
+    const s = this.shape(x, n);
+    if (axes.every((a) => typeof s[a] === 'number')) return this.op('Expand', [d, this.i64(s.map((v) => (typeof v === 'number' ? v : 1)))]);
+    return this.op('Add', [this.zerosLike(x), d]);
   }
 
   neg(v: string): string {
@@ -146,8 +148,10 @@ export class Backward {
       else this.fail(n, `cannot tell statically how ${x} ${showShape(xShape)} broadcast to ${showShape(dShape)}`);
     }
     if (axes.length === 0) return d;
-    const summed = this.op('ReduceSum', [d, this.i64(axes)], { keepdims: attr.i(1) });
-    return this.reshapeLike(summed, x);
+    // Broadcast axes summed keeping them (as size 1), then the leading ones dropped: x's shape exactly.
+    const ones = axes.filter((a) => a >= lead);
+    const kept = ones.length ? this.op('ReduceSum', [d, this.i64(ones)], { keepdims: attr.i(1) }) : d;
+    return lead ? this.op('ReduceSum', [kept, this.i64(axes.filter((a) => a < lead))], { keepdims: attr.i(0) }) : kept;
   }
 
   /** Swap the last two axes of a value of rank `rank`. */

@@ -13,7 +13,7 @@ import { type Meta, broadcast, divDim, mulDims, normAxis } from '../shapes.ts';
 import { SHUFFLE_RULES } from './shuffle.ts';
 import { VALUE_RULES } from './values.ts';
 
-const reshapeBack: OpRule['vjp'] = (b, n, [dy]) => [b.reshapeLike(dy!, n.inputs[0]), ...n.inputs.slice(1).map(() => undefined)];
+const reshapeBack: OpRule['vjp'] = (b, n, [dy]) => [b.reshapeLike(dy!, n.inputs[0], n), ...n.inputs.slice(1).map(() => undefined)];
 
 function constValues(n: NodeView, ins: readonly (Meta | undefined)[], i: number, label: string, what: string): Dim[] {
   const v = ins[i]?.value;

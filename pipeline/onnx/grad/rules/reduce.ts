@@ -58,8 +58,8 @@ function kept(b: Backward, r: Reduction, v: string): string {
   return r.keep ? v : b.op('Unsqueeze', [v, b.i64(r.axes)]);
 }
 
-function spread(b: Backward, r: Reduction, dyKept: string): string {
-  return b.op('Expand', [dyKept, b.dynShape(r.x)]);
+function spread(b: Backward, n: NodeView, r: Reduction, dyKept: string): string {
+  return b.broadcastLike(dyKept, r.x, r.axes, n);
 }
 
 function count(b: Backward, n: NodeView, r: Reduction): number {
@@ -88,7 +88,7 @@ export const REDUCE_RULES: Record<string, OpRule> = {
     vjp(b, n, [dy]) {
       const given = n.inputs[1] ? b.ints(n.inputs[1], n, 'axes') : undefined;
       const r = reduction(b, n, given);
-      return [spread(b, r, kept(b, r, dy!)), undefined];
+      return [spread(b, n, r, kept(b, r, dy!)), undefined];
     },
   },
   ReduceMean: {
@@ -96,7 +96,7 @@ export const REDUCE_RULES: Record<string, OpRule> = {
     vjp(b, n, [dy]) {
       const r = reduction(b, n, attrAxes(n));
       const scale = b.scalar(1 / count(b, n, r), b.meta(r.x).dtype);
-      return [spread(b, r, kept(b, r, b.op('Mul', [dy!, scale])))];
+      return [spread(b, n, r, kept(b, r, b.op('Mul', [dy!, scale])))];
     },
   },
   ReduceMax: extremum(),

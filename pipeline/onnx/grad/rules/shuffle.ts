@@ -91,7 +91,7 @@ function shuffleRule(toSpace: boolean): OpRule {
       const inverse = new Array<number>(6);
       perm.forEach((p, i) => (inverse[p] = i));
       const viewed = b.op('Reshape', [dy!, b.i64(outView.map(Number))]);
-      return [b.reshapeLike(b.op('Transpose', [viewed], { perm: attr.ints(inverse) }), n.inputs[0])];
+      return [b.reshapeLike(b.op('Transpose', [viewed], { perm: attr.ints(inverse) }), n.inputs[0], n)];
     },
   };
 }

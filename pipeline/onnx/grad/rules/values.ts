@@ -1,8 +1,8 @@
 /**
  * Operators that make shapes, indices and constants rather than differentiable values: Shape,
  * Size, ConstantOfShape, Constant, ArgMax. They have no derivative; typing them (with their values,
- * which may be symbolic: Shape(x) is ['batch', 3, …]) is what lets shapes computed inside a graph
- * — CLIP's class-token Expand — be known statically.
+ * which may be symbolic: Shape(x) is ['batch', 3, …]) lets shapes computed inside a graph be known
+ * statically. StyleAtlas's own graphs no longer compute shapes, and the backward graphs never do.
  */
 import { fail } from '../../../core/errors.ts';
 import { dtypeOfCode, tensorNumbers } from '../model.ts';
