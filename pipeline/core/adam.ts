@@ -15,6 +15,13 @@ export interface AdamOptions {
   eps?: number;
 }
 
+/** What a checkpoint holds to continue Adam exactly: the step count and both moments. */
+export interface AdamState {
+  steps: number;
+  m: Float64Array;
+  v: Float64Array;
+}
+
 export class Adam {
   readonly beta1: number;
   readonly beta2: number;
@@ -37,6 +44,22 @@ export class Adam {
     if (!(this.eps > 0)) throw new RangeError(`Adam eps must be positive, got ${this.eps}`);
     this.m = new Float64Array(size);
     this.v = new Float64Array(size);
+  }
+
+  /** A copy of the moments and step count (for checkpoints). */
+  state(): AdamState {
+    return { steps: this.steps, m: Float64Array.from(this.m), v: Float64Array.from(this.v) };
+  }
+
+  /** Continue from a saved state: the next step() is the one the saved run would have taken. */
+  restore(state: AdamState): void {
+    if (state.m.length !== this.size || state.v.length !== this.size) {
+      throw new RangeError(`Adam over ${this.size} values cannot restore moments of ${state.m.length} and ${state.v.length}`);
+    }
+    if (!Number.isInteger(state.steps) || state.steps < 0) throw new RangeError(`Adam steps must be an integer ≥ 0, got ${state.steps}`);
+    this.m.set(state.m);
+    this.v.set(state.v);
+    this.steps = state.steps;
   }
 
   /** One update of `params` in place from `grad` with learning rate `lr`. */

@@ -56,6 +56,25 @@ describe('Adam', () => {
     expect(adam.steps).toBe(1);
   });
 
+  it('continues from a saved state exactly as the uninterrupted optimiser (checkpoints)', () => {
+    const grads = (i: number) => [Math.sin(i), Math.cos(3 * i), 1e-3 * i];
+    const whole = Float32Array.of(1, -2, 0.5);
+    const a = new Adam(3);
+    for (let i = 0; i < 10; i++) a.step(whole, grads(i), 0.05);
+    const part = Float32Array.of(1, -2, 0.5);
+    const b = new Adam(3);
+    for (let i = 0; i < 5; i++) b.step(part, grads(i), 0.05);
+    const saved = b.state();
+    b.step(part.slice(), [9, 9, 9], 1); // the saved copy does not follow later steps
+    const c = new Adam(3);
+    c.restore(saved);
+    const resumed = Float32Array.from(part);
+    for (let i = 5; i < 10; i++) c.step(resumed, grads(i), 0.05);
+    expect(c.steps).toBe(10);
+    expect(Array.from(resumed)).toEqual(Array.from(whole));
+    expect(() => new Adam(2).restore(saved)).toThrow(/over 2 values cannot restore moments of 3/);
+  });
+
   it('refuses mismatched sizes and bad settings', () => {
     expect(() => new Adam(2).step(new Float32Array(3), [1, 2, 3], 0.1)).toThrow(/over 2 values got 3/);
     expect(() => new Adam(2, { beta1: 1 })).toThrow(/beta1/);
