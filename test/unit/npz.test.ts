@@ -52,6 +52,16 @@ describe('npz container', () => {
     expect(back.get('__metadata__')).toEqual(members[3][1]);
   });
 
+  it('carries float64 arrays (<f8) bit for bit, as the Adam moments of a checkpoint need', () => {
+    const values = Float64Array.of(0.1, -0, 5e-324, 1 / 3, -1e300);
+    const bytes = encodeNpz([['m', { dtype: 'float64', shape: [5], data: values }]]);
+    const npy = unzipSync(bytes)['m.npy'];
+    expect(new TextDecoder().decode(npy.subarray(10, 74))).toMatch(/^\{'descr': '<f8', 'fortran_order': False, 'shape': \(5,\), \}/);
+    const back = decodeNpz(bytes).get('m');
+    expect(back?.dtype).toBe('float64');
+    expect(back?.dtype === 'float64' && Array.from(new BigUint64Array(back.data.buffer))).toEqual(Array.from(new BigUint64Array(values.buffer)));
+  });
+
   it('gives equal bytes for equal inputs (fixed timestamps)', () => {
     expect(Buffer.from(encodeNpz(members)).equals(Buffer.from(encodeNpz(members)))).toBe(true);
   });
