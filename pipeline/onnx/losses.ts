@@ -37,3 +37,12 @@ export function addFeatureDistance(g: GraphBuilder, f: string, f0: string, hint 
 export function addBatchTotal(g: GraphBuilder, perSample: string, hint = 'loss_total'): string {
   return g.op('ReduceSum', [perSample], { keepdims: attr.i(0) }, hint);
 }
+
+/**
+ * mean_b of [B] per-sample losses: the official mapper trainer's batch loss (every term a batch
+ * mean). Σ / Size rather than ReduceMean, whose derivative would need the symbolic batch size.
+ */
+export function addBatchMean(g: GraphBuilder, perSample: string, hint = 'loss_mean'): string {
+  const count = g.op('Cast', [g.op('Size', [perSample])], { to: attr.i(1) }); // float32 []
+  return g.op('Div', [addBatchTotal(g, perSample), count], {}, hint);
+}
