@@ -20,6 +20,7 @@ import { TextCache } from '../store/text-cache.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
 import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
+import { editCodes } from './edits.ts';
 import { galleryAlphas, renderGallery } from './galleries.ts';
 import { type Method1Settings, runMethod1 } from './method1-catalogue.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
@@ -180,7 +181,7 @@ async function putDirection(db: CatalogueDb, j: DirectionJob): Promise<void> {
   const { build, gen, p, alphas } = j;
   const d = directionFromBuild(build.relevance, j.dt.deltaT, p.beta, p.betaFloor);
   const gallery = await renderGallery({
-    gen, session: j.session, base: j.base, seeds: j.seeds, deltaS: d.deltaS, alphas, tTarget: j.dt.tTarget,
+    gen, session: j.session, codes: editCodes(j.base, j.seeds.length, d.deltaS, alphas), seeds: j.seeds, alphas, tTarget: j.dt.tTarget,
     dir: join(j.assets, 'gallery', build.id, p.id), relative: j.rel,
   });
   const files = publishDirectionFiles(join(j.assets, 'directions', build.id), p.id, d.deltaS, gen.layout.layers, {

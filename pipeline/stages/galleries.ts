@@ -1,7 +1,8 @@
 /**
- * The galleries stage: for one direction, K fixed samples × a row of α values rendered with
- * s' = s + α Δs (WebP tiles), and what the pictures measure along α — the mean CLIP score of the
- * target text and the mean pixel colour. One render+encode session gives pictures and scores.
+ * The galleries stage: K fixed samples × a row of edit strengths (WebP tiles), and what the
+ * pictures measure along the row — the mean CLIP score of the target text and the mean pixel
+ * colour. A direction's row is s' = s + α Δs (editCodes); a mapper's is w + α·0.1·M_t(w) (the
+ * mapper stage's codes). One render+encode session gives pictures and scores.
  */
 import { join } from 'node:path';
 import { type PixelStats, pixelStats, toRGB8 } from '../core/image.ts';
@@ -11,7 +12,7 @@ import type { InferenceRunner } from '../models/runtime.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { GalleryItem, PixelCurve, ScoreCurve } from '../store/catalogue-schema.ts';
 import { encodeRGB } from '../store/images.ts';
-import { editCodes, renderCodes } from './edits.ts';
+import { renderCodes } from './edits.ts';
 
 /** The catalogue's gallery defaults: four fixed samples (seeds 1000–1003) × nine α values. */
 export const GALLERY_DEFAULTS = Object.freeze({ seeds: Object.freeze([1000, 1001, 1002, 1003]), columns: 9 });
@@ -32,10 +33,9 @@ export interface GalleryJob {
   gen: Generator;
   /** A render+encode session that also outputs `image` (buildRenderEncodeModel withImage). */
   session: InferenceRunner;
-  /** Base codes s [K, C_total] of the gallery samples, and their seeds (one per row). */
-  base: Float32Array;
+  /** The edited codes s [K·A, C_total], row (k, a) = sample k at alphas[a], and the samples' seeds (one per row). */
+  codes: Float32Array;
   seeds: readonly number[];
-  deltaS: Float32Array;
   alphas: readonly number[];
   /** t(target), for the score cos(E_I(image), t(target)). */
   tTarget: Float32Array;
@@ -53,7 +53,7 @@ export interface Gallery {
 export async function renderGallery(j: GalleryJob): Promise<Gallery> {
   const { gen, seeds, alphas } = j;
   const k = seeds.length;
-  const { images, embeds } = await renderCodes(gen, editCodes(j.base, k, j.deltaS, alphas), k * alphas.length, { session: j.session });
+  const { images, embeds } = await renderCodes(gen, j.codes, k * alphas.length, { session: j.session });
   const res = gen.arch.resolution;
   const tile = Math.min(res, 256);
   const dim = j.tTarget.length;
