@@ -152,3 +152,16 @@ export function epochPermutation(seed: number, epoch: number, count: number): Ui
   }
   return order;
 }
+
+/** [N·A, num_ws·w_dim], row (n, a) = ws_n + strengths[a] · 0.1 · delta_n: the edit at a row of strengths (1 = trained). */
+export function mapperEdits(ws: Float32Array, delta: Float32Array, n: number, strengths: readonly number[]): Float32Array {
+  if (ws.length !== delta.length || ws.length % n !== 0) throw new RangeError(`mapper edits: ${ws.length} code values, ${delta.length} step values for ${n} codes`);
+  const row = ws.length / n;
+  const out = new Float32Array(n * strengths.length * row);
+  for (let i = 0; i < n; i++)
+    strengths.forEach((a, k) => {
+      const at = (i * strengths.length + k) * row;
+      for (let j = 0; j < row; j++) out[at + j] = ws[i * row + j] + a * MAPPER_ARCH.stepScale * delta[i * row + j];
+    });
+  return out;
+}
