@@ -40,9 +40,10 @@ export function addBatchTotal(g: GraphBuilder, perSample: string, hint = 'loss_t
 
 /**
  * mean_b of [B] per-sample losses: the official mapper trainer's batch loss (every term a batch
- * mean). Σ / Size rather than ReduceMean, whose derivative would need the symbolic batch size.
+ * mean). Σ / Σ 1 rather than ReduceMean, whose derivative would need the symbolic batch size, and
+ * without Shape or Size: graphs compute no shapes at run time (CUDA places such nodes on the CPU).
  */
 export function addBatchMean(g: GraphBuilder, perSample: string, hint = 'loss_mean'): string {
-  const count = g.op('Cast', [g.op('Size', [perSample])], { to: attr.i(1) }); // float32 []
-  return g.op('Div', [addBatchTotal(g, perSample), count], {}, hint);
+  const ones = g.op('Add', [g.op('Mul', [perSample, g.constF32('zero', [0], [])]), g.constF32('one', [1], [])]); // [B] of 1
+  return g.op('Div', [addBatchTotal(g, perSample), addBatchTotal(g, ones)], {}, hint);
 }

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { initialMapperWeights, mapperGroups, mapperParamCount, mapperParamSpec, type MapperWeights } from '../../pipeline/core/mapper.ts';
 import { Xoshiro128 } from '../../pipeline/core/rng.ts';
 import { ModelSession, float32 } from '../../pipeline/models/runtime.ts';
+import { decodeModel } from '../../pipeline/onnx/compose.ts';
+import { GraphBuilder } from '../../pipeline/onnx/graph.ts';
+import { addBatchMean } from '../../pipeline/onnx/losses.ts';
 import { MAPPER_IO, buildMapperModel } from '../../pipeline/onnx/mapper.ts';
 import { thrownBy } from '../helpers/errors.ts';
 import { relErr } from '../helpers/numeric.ts';
@@ -102,6 +105,17 @@ describe('mapper graph', () => {
     const weights = randomWeights(8, 8, 9);
     const ws = Float32Array.from({ length: 2 * 8 * 8 }, (_, i) => Math.sin(i));
     expect(relErr((await runMapper(8, 8, weights, ws, 2, 1)).delta, refMapper(weights, ws, 2, 8, 8))).toBeLessThan(1e-5);
+  });
+
+  it('computes no shapes at run time (no Shape or Size nodes: CUDA would leave them on the CPU)', () => {
+    const ops = (bytes: Uint8Array) => new Set(decodeModel(bytes, 'mapper').graph.node.map((n) => n.op_type));
+    const mapperOps = ops(buildMapperModel({ numWs: 10, wDim: 16 }, randomWeights(10, 16, 1)).toBytes());
+    expect(mapperOps.has('MatMul')).toBe(true);
+    expect(mapperOps.has('Shape') || mapperOps.has('Size')).toBe(false);
+    const g = new GraphBuilder('mean');
+    g.output(addBatchMean(g, g.input('x', 'float32', ['batch'])), 'm', 'float32', []);
+    const meanOps = ops(g.toBytes());
+    expect(meanOps.has('Shape') || meanOps.has('Size')).toBe(false);
   });
 
   it('refuses weights that do not fit the generator, naming the tensor', () => {
