@@ -28,6 +28,36 @@ const beta = z.union([num(BETA).min(0, BETA).max(1, BETA), z.literal('auto')], {
 const RANGE = '[min, max] with min < max';
 const alphaRange = z.tuple([num(RANGE), num(RANGE)], { error: RANGE }).refine(([lo, hi]) => lo < hi, RANGE);
 
+/** What a catalogue makes of a prompt: a global direction (method 3) and/or a latent mapper (method 2). */
+export const PROMPT_KINDS = ['direction', 'mapper'] as const;
+export type PromptKind = (typeof PROMPT_KINDS)[number];
+const KIND = `${PROMPT_KINDS.map((k) => `"${k}"`).join(' or ')} (the prompt kinds)`;
+const KINDS = `a non-empty list of distinct kinds, each ${PROMPT_KINDS.map((k) => `"${k}"`).join(' or ')}`;
+const kinds = z
+  .array(z.enum(PROMPT_KINDS, { error: KIND }), { error: KINDS })
+  .min(1, KINDS)
+  .refine((k) => new Set(k).size === k.length, KINDS);
+
+const posInt = (expected = 'an integer ≥ 1') => z.number({ error: expected }).int(expected).min(1, expected);
+/** How the catalogue trains a prompt's mapper (stages/mapper-train.ts MAPPER_DEFAULTS where left out). */
+export const MapperPromptSettings = z
+  .object({
+    steps: posInt().optional(),
+    lr: num('a number > 0').positive('a number > 0').optional(),
+    batch: posInt().optional(),
+    lambdaL2: num('a number ≥ 0').min(0, 'a number ≥ 0').optional(),
+    seed: z.number({ error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0').optional(),
+    /** Training codes: the seeded samples 10000 … 10000 + N − 1. */
+    trainSamples: posInt().optional(),
+    /** Held-out codes: the seeded samples 1000 … 1000 + M − 1 (the gallery's samples among them). */
+    testSamples: posInt().optional(),
+    checkpointEvery: posInt().optional(),
+    /** The gallery's row of strengths (w + α·0.1·M(w)). */
+    strengths: z.array(num(), { error: 'a list of numbers' }).min(2, 'at least 2 strengths').optional(),
+  }, { error: 'an object of mapper settings' })
+  .strict();
+export type MapperPromptSettings = z.infer<typeof MapperPromptSettings>;
+
 export const PromptEntry = z
   .object({
     id: slug('a slug of a-z, 0-9 and "-"'),
@@ -38,6 +68,8 @@ export const PromptEntry = z
     beta: beta.optional(),
     alphaRange: alphaRange.optional(),
     note: text().optional(),
+    kinds: kinds.optional(),
+    mapper: MapperPromptSettings.optional(),
   })
   .strict();
 export type PromptEntry = z.infer<typeof PromptEntry>;
@@ -54,7 +86,9 @@ export const PromptCatalogue = z
         beta,
         betaFloor: z.number({ error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
         alphaRange: alphaRange.optional(),
-      }, { error: 'an object {alpha, beta, betaFloor, alphaRange?}' })
+        kinds: kinds.optional(),
+        mapper: MapperPromptSettings.optional(),
+      }, { error: 'an object {alpha, beta, betaFloor, alphaRange?, kinds?, mapper?}' })
       .strict(),
     prompts: z.array(PromptEntry, { error: 'a list of prompts' }).min(1, 'at least one prompt'),
   }, { error: 'a JSON object' })
@@ -73,6 +107,10 @@ export interface ResolvedPrompt {
   betaFloor: number;
   alphaRange: [number, number];
   note?: string;
+  /** Default ["direction"]. */
+  kinds: PromptKind[];
+  /** The catalogue's and the prompt's mapper settings, the prompt's winning key by key. */
+  mapper: MapperPromptSettings;
 }
 
 export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): ResolvedPrompt {
@@ -87,6 +125,8 @@ export function resolvePrompt(catalogue: PromptCatalogue, p: PromptEntry): Resol
     betaFloor: catalogue.defaults.betaFloor,
     alphaRange: [lo, hi],
     ...(p.note === undefined ? {} : { note: p.note }),
+    kinds: [...(p.kinds ?? catalogue.defaults.kinds ?? ['direction'])],
+    mapper: { ...catalogue.defaults.mapper, ...p.mapper },
   };
 }
 
@@ -110,7 +150,7 @@ export function parsePrompts(json: unknown, where: string): PromptCatalogue {
   if (!r.success) {
     const issue = r.error.issues[0];
     if (issue.code === 'unrecognized_keys') {
-      const known = issue.path.length === 0 ? PromptCatalogue.keyof().options : issue.path[0] === 'defaults' ? ['alpha', 'beta', 'betaFloor', 'alphaRange'] : PromptEntry.keyof().options;
+      const known = issue.path.at(-1) === 'mapper' ? MapperPromptSettings.keyof().options : issue.path.length === 0 ? PromptCatalogue.keyof().options : issue.path[0] === 'defaults' ? ['alpha', 'beta', 'betaFloor', 'alphaRange', 'kinds', 'mapper'] : PromptEntry.keyof().options;
       return fail('E_INPUT', `${where}: ${locate(json, issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
     }
     return refuse(json, where, issue.path, issue.message);

@@ -102,7 +102,28 @@ describe('bad prompt files give readable E_INPUT errors', () => {
   });
 
   it('names unknown fields (typos) with the known ones', () => {
-    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).targt = 'x'))).toMatch(/prompts\[0\] \(id "smile"\): unknown field "targt" \(known: id, neutral, target, tags, alpha, beta, alphaRange, note\)/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).targt = 'x'))).toMatch(/prompts\[0\] \(id "smile"\): unknown field "targt" \(known: id, neutral, target, tags, alpha, beta, alphaRange, note, kinds, mapper\)/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).mapper = { step: 5 }))).toMatch(/prompts\[0\] \(id "smile"\): field "mapper": unknown field "step" \(known: steps, lr, batch, lambdaL2, seed, trainSamples, testSamples, checkpointEvery, strengths\)/);
+  });
+
+  it('refuses unknown prompt kinds and bad mapper settings, naming the field', () => {
+    const p0 = (j: { prompts: object[] }) => j.prompts[0] as Record<string, unknown>;
+    expect(bad((j) => (p0(j).kinds = ['direction', 'mapping']))).toBe('E_INPUT: x.json: prompts[0] (id "smile"): field "kinds.1": expected "direction" or "mapper" (the prompt kinds), found "mapping"');
+    expect(bad((j) => (p0(j).kinds = []))).toMatch(/field "kinds": expected a non-empty list of distinct kinds, each "direction" or "mapper", found \[\]/);
+    expect(bad((j) => (p0(j).kinds = ['mapper', 'mapper']))).toMatch(/field "kinds": expected a non-empty list of distinct kinds/);
+    expect(bad((j) => (p0(j).mapper = { steps: 0 }))).toMatch(/field "mapper.steps": expected an integer ≥ 1, found 0/);
+    expect(bad((j) => (p0(j).mapper = { lr: -1 }))).toMatch(/field "mapper.lr": expected a number > 0, found -1/);
+    expect(bad((j) => ((j.defaults as Record<string, unknown>).kinds = 'mapper'))).toMatch(/field "defaults.kinds": expected a non-empty list of distinct kinds/);
+  });
+
+  it('fills in kinds (direction by default) and merges mapper settings, the prompt winning key by key', () => {
+    const b = base();
+    const cat = parsePrompts({ ...b, defaults: { ...b.defaults, kinds: ['mapper'], mapper: { steps: 10, lr: 0.1 } } }, 'x.json');
+    const withOwn = { ...cat.prompts[0], kinds: ['direction', 'mapper'] as ('direction' | 'mapper')[], mapper: { steps: 20 } };
+    expect(resolvePrompt(cat, withOwn)).toMatchObject({ kinds: ['direction', 'mapper'], mapper: { steps: 20, lr: 0.1 } });
+    expect(resolvePrompt(cat, cat.prompts[1])).toMatchObject({ kinds: ['mapper'], mapper: { steps: 10, lr: 0.1 } });
+    const plain = loadPrompts(FACES);
+    expect(resolvePrompt(plain, plain.prompts[0])).toMatchObject({ kinds: ['direction'], mapper: {} });
   });
 
   it('loadPrompts: a missing file is E_MISSING, broken JSON is E_INPUT', () => {
