@@ -1,7 +1,7 @@
 /**
  * The catalogue stage: every direction of a prompt file on a finished build — Δt, Δs, its gallery
- * (stages/galleries.ts) and downloads (stages/downloads.ts) — into catalogue.sqlite and an assets
- * folder the site publishes. Incremental: a direction whose inputs did not change is not
+ * (stages/galleries.ts) and downloads (stages/downloads.ts) — and every latent mapper it asks for
+ * (stages/catalogue-mappers.ts), into catalogue.sqlite and an assets folder the site publishes. Incremental: a direction whose inputs did not change is not
  * recomputed. Everything that can be refused is refused before anything is written.
  */
 import { mkdirSync } from 'node:fs';
@@ -20,7 +20,9 @@ import { TextCache } from '../store/text-cache.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
 import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
+import { catalogueMapperInputs, planCatalogueMapper, putCatalogueMapper, removeStaleRuns } from './catalogue-mappers.ts';
 import { editCodes } from './edits.ts';
+import { checkMapperTarget } from './mapper-train.ts';
 import { galleryAlphas, renderGallery } from './galleries.ts';
 import { type Method1Settings, runMethod1 } from './method1-catalogue.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
@@ -52,6 +54,8 @@ export interface CatalogueSummary {
   unchanged: string[];
   removed: number;
   method1?: { computed: string[]; unchanged: string[] };
+  /** The same for latent mappers (prompts of kind "mapper"). */
+  mappers: { computed: string[]; unchanged: string[]; removed: number };
 }
 
 function sha(value: unknown): string {
@@ -63,8 +67,10 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
   // 1. Everything that can be refused, before anything is written.
   const build = openBuild(run.buildDir);
   const catalogue = loadPrompts(run.promptsFile);
-  const prompts = catalogue.prompts.map((p) => resolvePrompt(catalogue, p));
+  const all = catalogue.prompts.map((p) => resolvePrompt(catalogue, p));
+  const prompts = all.filter((p) => p.kinds.includes('direction'));
   if (run.gallerySeeds.length < 1) fail('E_INPUT', 'gallery needs at least one sample seed');
+  const mapperPlans = new Map(all.filter((p) => p.kinds.includes('mapper')).map((p) => [p.id, { p, plan: planCatalogueMapper(p, run.gallerySeeds) }]));
   if (!Number.isInteger(run.galleryColumns) || run.galleryColumns < 2) fail('E_INPUT', `gallery needs at least 2 α columns, got ${run.galleryColumns}`);
   const unknown = (run.method1?.prompts ?? []).filter((id) => !prompts.some((p) => p.id === id));
   if (unknown.length) fail('E_INPUT', `method 1: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in ${catalogue.id}`, `its prompts: ${prompts.map((p) => p.id).join(', ')}`);
@@ -78,8 +84,9 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
   try {
     const templates = loadTemplates();
     const dts = new Map<string, DeltaT>();
-    for (const p of prompts) {
+    for (const p of all) {
       try {
+        if (p.kinds.includes('mapper')) checkMapperTarget(enc, p.target);
         dts.set(p.id, await computeDeltaT(enc, p.neutral, p.target, { templates, cache }));
       } catch (e) {
         (e as Error).message = `prompt "${p.id}" (${p.neutral} → ${p.target}): ${(e as Error).message}`;
@@ -94,21 +101,26 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     const gm = gen.manifest;
     const em = enc.manifest;
     db.putModel({ id: gm.id, manifestSha256: gen.bundle.manifestSha256, kind: 'generator', description: gm.description, origin: gm.origin, architecture: gm.architecture, manifest: gm,
-      liveAssets: publishLiveAssets(assets, [{ key: 'synthesis', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.synthesis) }], rel) });
+      liveAssets: publishLiveAssets(assets, [
+        { key: 'synthesis', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.synthesis) },
+        { key: 'styles', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.styles) },
+      ], rel) });
     db.putModel({ id: em.id, manifestSha256: enc.bundle.manifestSha256, kind: 'encoder', description: em.description, origin: em.origin, architecture: em.architecture, manifest: em,
       liveAssets: publishLiveAssets(assets, [{ key: 'text', modelId: em.id, path: bundlePath(enc.bundle, em.files.text) }, { key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel) });
-    const base = await gen.stylesForSeeds(run.gallerySeeds, build.config.psi); // [K, C_total]
-    const files = publishBuildFiles(join(assets, 'builds', build.id), build.dir, { codes: base, count: run.gallerySeeds.length, total: gen.layout.total }, rel);
-    putBuild(db, build, { relevance: files.relevance, fs3: files.fs3 }, files.samples, run.gallerySeeds);
+    const baseWs = await gen.wsForSeeds(run.gallerySeeds, build.config.psi); // [K, num_ws, w_dim]
+    const base = await gen.styles(baseWs, run.gallerySeeds.length); // [K, C_total]
+    const { numWs, wDim } = gm.architecture;
+    const files = publishBuildFiles(join(assets, 'builds', build.id), build.dir, { codes: base, count: run.gallerySeeds.length, total: gen.layout.total, ws: baseWs, numWs, wDim }, rel);
+    putBuild(db, build, { relevance: files.relevance, fs3: files.fs3, samplesWs: files.samplesWs }, files.samples, run.gallerySeeds);
     db.putPromptSet({ id: catalogue.id, title: catalogue.title, description: catalogue.description, sha256: sha(catalogue) });
 
     const tplSha = templatesSha256(templates);
-    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0 };
+    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0, mappers: { computed: [], unchanged: [], removed: 0 } };
     const clock = new ProgressClock('catalogue', prompts.length, 'directions', run.onProgress);
     for (const [i, p] of prompts.entries()) {
       const alphas = galleryAlphas(p.alphaRange, run.galleryColumns);
       const inputs = sha({ format: CATALOGUE_FORMAT, tool: TOOL_VERSION, relevance: build.relevanceSha256, generator: gen.bundle.manifestSha256, encoder: enc.bundle.manifestSha256,
-        templates: tplSha, prompt: p, alphas, seeds: run.gallerySeeds, psi: build.config.psi, promptSet: catalogue.id });
+        templates: tplSha, prompt: directionPrompt(p), alphas, seeds: run.gallerySeeds, psi: build.config.psi, promptSet: catalogue.id });
       const prev = db.directionInputs(build.id, p.id);
       if (!run.force && prev?.inputsSha256 === inputs) {
         summary.unchanged.push(p.id);
@@ -130,6 +142,21 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
         session: async () => (session ??= await ModelSession.open(buildRenderEncodeModel(gen, enc, { withImage: true }), 'render+encode', run.runtime)),
       });
     }
+    for (const { p, plan } of mapperPlans.values()) {
+      const job = { db, gen, enc, runtime: run.runtime, buildId: build.id, psi: build.config.psi, promptSet: catalogue.id, p, plan, tTarget: dts.get(p.id)!.tTarget,
+        gallerySeeds: run.gallerySeeds, workDir: join(run.outDir, 'work', 'mappers', build.id), assets, rel, log, onProgress: run.onProgress };
+      const inputs = catalogueMapperInputs(job, tplSha);
+      if (!run.force && db.mapperInputs(build.id, p.id)?.inputsSha256 === inputs) {
+        summary.mappers.unchanged.push(p.id);
+        continue;
+      }
+      await putCatalogueMapper({ ...job, inputs });
+      summary.mappers.computed.push(p.id);
+      log(`${p.id}: mapper for "${p.target}" (${plan.settings.steps} steps)`);
+    }
+    const before = new Set(db.slugs('mappers', build.id, catalogue.id));
+    summary.mappers.removed = db.prune('mappers', build.id, catalogue.id, new Set(mapperPlans.keys()));
+    for (const slug of before) if (!mapperPlans.has(slug)) removeStaleRuns(join(run.outDir, 'work', 'mappers', build.id), slug);
     return summary;
   } finally {
     await session?.release();
@@ -138,6 +165,12 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     await enc.release();
     await gen.release();
   }
+}
+
+/** The prompt's fields a direction depends on (not its kinds or mapper settings). */
+function directionPrompt(p: ResolvedPrompt): Omit<ResolvedPrompt, 'kinds' | 'mapper'> {
+  const { kinds: _kinds, mapper: _mapper, ...rest } = p;
+  return rest;
 }
 
 function putBuild(db: CatalogueDb, build: FinishedBuild, files: Record<string, string>, samplesFile: string, seeds: readonly number[]): void {

@@ -1,7 +1,8 @@
 /**
  * The downloads stage: the files a catalogue publishes beside its pages — per direction its
- * .safetensors/.npz/.json, per build relevance.arrow, fs3.npy and the gallery samples' codes, and
- * the browser-sized model files the live page runs. All files are written atomically and copied
+ * .safetensors/.npz/.json, per mapper its mapper.safetensors and mapper.onnx, per build
+ * relevance.arrow, fs3.npy and the gallery samples' codes (s and W+), and the browser-sized model
+ * files the live pages run. All files are written atomically and copied
  * only when their bytes changed.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { writeDirectionFiles } from '../store/direction-write.ts';
 import { encodeNpy } from '../store/npy.ts';
 
 /** Browsers get a model file for live edits only up to these sizes (bytes). */
-export const LIVE_LIMITS = Object.freeze({ synthesis: 32 * 2 ** 20, text: 64 * 2 ** 20, tokenizer: Number.POSITIVE_INFINITY });
+export const LIVE_LIMITS = Object.freeze({ synthesis: 32 * 2 ** 20, styles: 32 * 2 ** 20, text: 64 * 2 ** 20, tokenizer: Number.POSITIVE_INFINITY });
 export type LiveAssetKey = keyof typeof LIVE_LIMITS;
 
 function copyIfChanged(src: string, dst: string): void {
@@ -39,13 +40,27 @@ export function publishLiveAssets(assetsDir: string, sources: readonly LiveAsset
   return assets;
 }
 
-/** A build's downloads: relevance.arrow and fs3.npy as built, and the gallery samples' codes s [K, C_total]. */
-export function publishBuildFiles(buildAssetsDir: string, buildDir: string, samples: { codes: Float32Array; count: number; total: number }, relative: (p: string) => string): { relevance: string; fs3: string; samples: string } {
-  const out = { relevance: join(buildAssetsDir, 'relevance.arrow'), fs3: join(buildAssetsDir, 'fs3.npy'), samples: join(buildAssetsDir, 'samples.npy') };
+/** A build's downloads: relevance.arrow and fs3.npy as built, and the gallery samples' codes s [K, C_total] and ws [K, num_ws, w_dim]. */
+export function publishBuildFiles(
+  buildAssetsDir: string,
+  buildDir: string,
+  samples: { codes: Float32Array; count: number; total: number; ws: Float32Array; numWs: number; wDim: number },
+  relative: (p: string) => string,
+): { relevance: string; fs3: string; samples: string; samplesWs: string } {
+  const out = { relevance: join(buildAssetsDir, 'relevance.arrow'), fs3: join(buildAssetsDir, 'fs3.npy'), samples: join(buildAssetsDir, 'samples.npy'), samplesWs: join(buildAssetsDir, 'samples-ws.npy') };
   copyIfChanged(join(buildDir, 'relevance.arrow'), out.relevance);
   copyIfChanged(join(buildDir, 'fs3.npy'), out.fs3);
   writeFileAtomic(out.samples, encodeNpy({ dtype: 'float32', shape: [samples.count, samples.total], data: samples.codes }));
-  return { relevance: relative(out.relevance), fs3: relative(out.fs3), samples: relative(out.samples) };
+  writeFileAtomic(out.samplesWs, encodeNpy({ dtype: 'float32', shape: [samples.count, samples.numWs, samples.wDim], data: samples.ws }));
+  return { relevance: relative(out.relevance), fs3: relative(out.fs3), samples: relative(out.samples), samplesWs: relative(out.samplesWs) };
+}
+
+/** A mapper's downloads, copied from its training folder: `<stem>.safetensors` and `<stem>.onnx` (extension → catalogue-relative path). */
+export function publishMapperFiles(dir: string, stem: string, trained: { weights: string; onnx: string }, relative: (p: string) => string): { safetensors: string; onnx: string } {
+  const out = { safetensors: join(dir, `${stem}.safetensors`), onnx: join(dir, `${stem}.onnx`) };
+  copyIfChanged(trained.weights, out.safetensors);
+  copyIfChanged(trained.onnx, out.onnx);
+  return { safetensors: relative(out.safetensors), onnx: relative(out.onnx) };
 }
 
 /** A direction's three downloads, by extension → catalogue-relative path. */

@@ -48,6 +48,8 @@ export interface MapperResult {
   files: Record<keyof typeof MAPPER_FILES, string>;
   /** Steps taken by this process (0 when a finished run was resumed). */
   stepsRun: number;
+  /** Seconds this process trained, and trained and scored. */
+  trainSeconds: number;
   seconds: number;
 }
 
@@ -143,7 +145,7 @@ export async function runMapperTraining(r: MapperRun): Promise<MapperResult> {
       },
       runInfo: { trainSeconds, stepsRun, secondsPerStep: stepsRun > 0 ? trainSeconds / stepsRun : null, resumedAt: start?.step ?? null, device: r.runtime.device ?? 'cpu', threads: r.runtime.threads ?? 0, onnxruntime: runtimeVersion(), finishedAt: new Date().toISOString() },
     });
-    return { state, scores, files, stepsRun, seconds: (performance.now() - t0) / 1000 };
+    return { state, scores, files, stepsRun, trainSeconds, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await trainer?.release();
     await applier?.release();

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
-import { CATALOGUE_SCHEMA_VERSION, type ChannelRow, type DirectionRecord, type LatentOptimisationRecord, type LayerRow, CATALOGUE_TABLES } from './catalogue-schema.ts';
+import { CATALOGUE_SCHEMA_VERSION, type ChannelRow, type DirectionRecord, type LatentOptimisationRecord, type LayerRow, type MapperRecord, CATALOGUE_TABLES } from './catalogue-schema.ts';
 
 export class CatalogueDb {
   readonly db: Database.Database;
@@ -119,14 +119,49 @@ export class CatalogueDb {
 
   /** Remove directions (and their method-1 results) of a build whose slugs are no longer in its prompt sets. */
   pruneDirections(buildId: string, promptSet: string, keep: ReadonlySet<string>): number {
-    const rows = this.db.prepare('SELECT slug FROM directions WHERE build_id = ? AND prompt_set = ?').all(buildId, promptSet) as { slug: string }[];
-    const del = this.db.prepare('DELETE FROM directions WHERE build_id = ? AND slug = ?');
+    return this.prune('directions', buildId, promptSet, keep);
+  }
+
+  mapperInputs(buildId: string, slug: string): { id: number; inputsSha256: string } | undefined {
+    const row = this.db.prepare('SELECT id, inputs_sha256 FROM mappers WHERE build_id = ? AND slug = ?').get(buildId, slug) as { id: number; inputs_sha256: string } | undefined;
+    return row && { id: row.id, inputsSha256: row.inputs_sha256 };
+  }
+
+  /** Replace a mapper (and its gallery) in one transaction. */
+  putMapper(m: MapperRecord): number {
+    return this.transaction(() => {
+      this.db.prepare('DELETE FROM mappers WHERE build_id = ? AND slug = ?').run(m.buildId, m.slug);
+      const j = JSON.stringify;
+      const info = this.db
+        .prepare(
+          `INSERT INTO mappers (build_id, slug, prompt_set, neutral, target, tags, note, settings, steps, groups, parameters, held_out,
+             loss_curve, gallery_strengths, score_curve, pixel_curve, step_norms, train_seconds, files, inputs_sha256, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          m.buildId, m.slug, m.promptSet, m.neutral, m.target, j(m.tags), m.note ?? null, j(m.settings), m.steps, j(m.groups), m.parameters, j(m.heldOut),
+          j(m.lossCurve), j(m.galleryStrengths), j(m.scoreCurve), j(m.pixelCurve), j(m.stepNorms), m.trainSeconds, j(m.files), m.inputsSha256, new Date().toISOString(),
+        );
+      const id = Number(info.lastInsertRowid);
+      const gi = this.db.prepare('INSERT INTO mapper_gallery_items (mapper_id, sample_seed, strength, row, col, path, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const g of m.gallery) gi.run(id, g.sampleSeed, g.strength, g.row, g.col, g.path, g.width, g.height);
+      return id;
+    });
+  }
+
+  slugs(table: 'directions' | 'mappers', buildId: string, promptSet: string): string[] {
+    return (this.db.prepare(`SELECT slug FROM ${table} WHERE build_id = ? AND prompt_set = ?`).all(buildId, promptSet) as { slug: string }[]).map((r) => r.slug);
+  }
+
+  /** Remove a build's directions or mappers whose slugs a prompt set no longer asks for. */
+  prune(table: 'directions' | 'mappers', buildId: string, promptSet: string, keep: ReadonlySet<string>): number {
+    const del = this.db.prepare(`DELETE FROM ${table} WHERE build_id = ? AND slug = ?`);
     let n = 0;
     this.transaction(() => {
-      for (const r of rows) {
-        if (keep.has(r.slug)) continue;
-        n += del.run(buildId, r.slug).changes;
-        this.deleteLatentOptimisation(buildId, r.slug);
+      for (const slug of this.slugs(table, buildId, promptSet)) {
+        if (keep.has(slug)) continue;
+        n += del.run(buildId, slug).changes;
+        if (table === 'directions') this.deleteLatentOptimisation(buildId, slug);
       }
     });
     return n;

@@ -3,12 +3,17 @@
  * reads (one definition each): models, builds, layers, channels, prompt sets, directions with
  * their channels and gallery items, the FTS5 index over prompts, and the results of the other
  * StyleCLIP methods on the same prompts and samples, in tables of their own keyed by
- * (build, slug) so a comparison joins them: latent_optimisations (method 1) and its items.
+ * (build, slug) so a comparison joins them: latent_optimisations (method 1) and its items, mappers
+ * (method 2) and their gallery items.
  */
 import type { ActiveChannel } from '../core/directions.ts';
 
-/** 2: channels.effect / consistency may be NULL (not measured: a build imported from an fs3.npy). */
-export const CATALOGUE_SCHEMA_VERSION = 2;
+/**
+ * 2: channels.effect / consistency may be NULL (not measured: a build imported from an fs3.npy).
+ * 3: the other methods' tables, keyed by (build, prompt slug): latent_optimisations (method 1) and
+ *    mappers (method 2), with their items.
+ */
+export const CATALOGUE_SCHEMA_VERSION = 3;
 
 export const CATALOGUE_TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +66,18 @@ CREATE TABLE IF NOT EXISTS latent_optimisation_items (
   score_before REAL NOT NULL, score_after REAL NOT NULL, clip_loss REAL NOT NULL, l2 REAL NOT NULL,
   PRIMARY KEY (build_id, slug, row),
   FOREIGN KEY (build_id, slug) REFERENCES latent_optimisations(build_id, slug) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS mappers (
+  id INTEGER PRIMARY KEY, build_id TEXT NOT NULL, slug TEXT NOT NULL, prompt_set TEXT NOT NULL,
+  neutral TEXT NOT NULL, target TEXT NOT NULL, tags TEXT NOT NULL, note TEXT,
+  settings TEXT NOT NULL, steps INTEGER NOT NULL, groups TEXT NOT NULL, parameters INTEGER NOT NULL,
+  held_out TEXT NOT NULL, loss_curve TEXT NOT NULL, gallery_strengths TEXT NOT NULL,
+  score_curve TEXT NOT NULL, pixel_curve TEXT NOT NULL, step_norms TEXT NOT NULL, train_seconds REAL NOT NULL,
+  files TEXT NOT NULL, inputs_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (build_id, slug));
+CREATE TABLE IF NOT EXISTS mapper_gallery_items (
+  mapper_id INTEGER NOT NULL REFERENCES mappers(id) ON DELETE CASCADE, sample_seed INTEGER NOT NULL,
+  strength REAL NOT NULL, row INTEGER NOT NULL, col INTEGER NOT NULL, path TEXT NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (mapper_id, row, col));
 CREATE VIRTUAL TABLE IF NOT EXISTS direction_search USING fts5(
   slug, neutral, target, tags, content='directions', content_rowid='id', tokenize='unicode61');
 CREATE TRIGGER IF NOT EXISTS directions_ai AFTER INSERT ON directions BEGIN
@@ -184,4 +201,49 @@ export interface LatentOptimisationItem {
 export interface LatentOptimisationRecord extends LatentOptimisationRow {
   codesFile: string;
   inputsSha256: string;
+}
+
+/** A mapper's held-out scores (stages/mapper-apply.ts means): CLIP score of E_T(target), ‖w′ − w‖, pixels. */
+export interface MapperHeldOut {
+  count: number;
+  seeds: string;
+  scoreBefore: number;
+  scoreAfter: number;
+  stepNorm: number;
+  /** Share of held-out codes whose score rose. */
+  improved: number;
+  before: Omit<PixelCurve[number], 'alpha'>;
+  after: Omit<PixelCurve[number], 'alpha'>;
+}
+
+/** A catalogue mapper as the mappers table holds it (the writer and the site add their files and gallery). */
+export interface MapperRow {
+  buildId: string;
+  slug: string;
+  promptSet: string;
+  neutral: string;
+  target: string;
+  tags: string[];
+  note: string | null;
+  /** What the weights were trained with (lr, batch, λ_L2, seed, codes, optimiser). */
+  settings: Record<string, unknown>;
+  steps: number;
+  groups: { name: string; start: number; end: number }[];
+  parameters: number;
+  heldOut: MapperHeldOut;
+  /** Training batch loss, at most 200 points (means over equal spans of steps). */
+  lossCurve: { step: number; loss: number; clip: number; l2: number }[];
+  galleryStrengths: number[];
+  /** Mean cos(image, t(target)) of the gallery samples along the strengths (t over the 79 templates, as directions). */
+  scoreCurve: { strength: number; score: number }[];
+  pixelCurve: ({ strength: number } & Omit<PixelCurve[number], 'alpha'>)[];
+  /** ‖w′ − w‖ of each gallery sample at strength 1. */
+  stepNorms: number[];
+  trainSeconds: number;
+}
+
+export interface MapperRecord extends MapperRow {
+  files: Record<string, string>;
+  inputsSha256: string;
+  gallery: (Omit<GalleryItem, 'alpha'> & { strength: number })[];
 }

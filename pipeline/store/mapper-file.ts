@@ -87,3 +87,20 @@ export function decodeMapperFile(bytes: Uint8Array, what = 'mapper.safetensors')
   for (const name of spec.keys()) if (!weights.has(name)) fail('E_SHAPE', `${what}: tensor ${name} is missing`);
   return { header, weights };
 }
+
+/** How to use a catalogue mapper from Python: its mapper.onnx with onnxruntime (file names as the site offers them). */
+export function mapperPythonSnippet(onnxFile: string, meta: { target: string; numWs: number; wDim: number }): string {
+  return [
+    'import numpy as np',
+    'import onnxruntime as ort  # pip install onnxruntime',
+    '',
+    `# A StyleCLIP latent mapper for ${JSON.stringify(meta.target)}: w' = w + strength * 0.1 * M(w).`,
+    `mapper = ort.InferenceSession(${JSON.stringify(onnxFile)})`,
+    '',
+    `# Your W+ codes [batch, ${meta.numWs}, ${meta.wDim}] of this generator (e.g. e4e inversions); zeros stand in.`,
+    `ws = np.zeros((1, ${meta.numWs}, ${meta.wDim}), np.float32)`,
+    'delta, ws_edited = mapper.run(["delta", "ws_edited"], {"ws": ws, "strength": np.float32(1.0)})',
+    'print(ws_edited.shape, float(np.linalg.norm(ws_edited - ws)))',
+    '',
+  ].join('\n');
+}

@@ -22,13 +22,20 @@ const DEFAULT_SEEDS = `${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}`;
 
 export default defineCommand({
   path: ['catalogue'],
-  summary: 'compute every direction of a prompt file on a build: Δs, galleries, measurements, downloads',
+  summary: 'compute every direction (and mapper) of a prompt file on a build: Δs, galleries, measurements, downloads',
   usage: '--build DIR --prompts FILE [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--method1] [--force]',
   details: `For each prompt pair: Δt over the 79 templates, Δs with its β (given or automatic), a gallery of
 fixed samples × a row of α values (WebP), the mean CLIP score of the target text and the mean
 pixel colour along α, and downloads (.safetensors, .npz, .json). Writes catalogue.sqlite (with
 full-text search over prompts) and assets/ in --out. Directions whose inputs did not change are
 not recomputed; directions no longer in the prompt file are removed.
+
+Prompts of kind "mapper" ("kinds": ["direction", "mapper"] in the prompt file, or in its
+defaults) also get a latent mapper (StyleCLIP method 2, docs/latent-mapper.md): trained in
+--out/work/mappers (a killed catalogue continues from the mapper's checkpoint), its gallery (the
+gallery samples at a row of strengths), its held-out scores and its downloads (.safetensors,
+.onnx). Mapper settings come from "mapper": {steps, lr, batch, lambdaL2, seed, trainSamples,
+testSamples, checkpointEvery, strengths}; left out, the official trainer's.
 
   --build DIR           a finished relevance build
   --prompts FILE        a prompt catalogue (e.g. data/prompts/colour-world.json)
@@ -77,7 +84,8 @@ ${runtimeOptionHelp}`,
     });
     printer.finish();
     io.err(
-      `catalogue: ${summary.promptSet} on ${summary.build}: ${summary.computed.length} computed, ${summary.unchanged.length} unchanged, ${summary.removed} removed → ${summary.catalogue}`,
+      `catalogue: ${summary.promptSet} on ${summary.build}: ${summary.computed.length} computed, ${summary.unchanged.length} unchanged, ${summary.removed} removed` +
+        `${summary.mappers.computed.length + summary.mappers.unchanged.length + summary.mappers.removed > 0 ? `; mappers ${summary.mappers.computed.length} trained, ${summary.mappers.unchanged.length} unchanged, ${summary.mappers.removed} removed` : ''} → ${summary.catalogue}`,
     );
     if (summary.method1) io.err(`catalogue: method 1: ${summary.method1.computed.length} computed, ${summary.method1.unchanged.length} unchanged`);
     io.out(summary.catalogue);
