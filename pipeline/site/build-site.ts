@@ -28,6 +28,7 @@ export interface SiteBuildSummary {
   outDir: string;
   pages: number;
   directions: number;
+  mappers: number;
   builds: number;
   seconds: number;
 }
@@ -101,6 +102,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildSummar
     outDir,
     pages: countPages(outDir),
     directions: cat.directions.length,
+    mappers: cat.mappers.length,
     builds: cat.builds.length,
     seconds: (performance.now() - started) / 1000,
   };

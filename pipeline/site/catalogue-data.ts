@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { CatalogueDb } from '../store/catalogue-db.ts';
 import type { ChannelRow, DirectionRow, LatentOptimisationRow, LayerRow } from '../store/catalogue-schema.ts';
+import { type SiteComparison, type SiteMapper, readSiteMappers, siteComparisons } from './catalogue-mappers.ts';
 
 /** What may become one segment of a site path (the prompt files' slug rule). */
 export const SAFE_SEGMENT = /^[a-z0-9-]+$/;
@@ -44,6 +45,8 @@ export interface SiteBuild {
   relevanceSha256: string;
   files: { relevance: string; fs3: string };
   samplesFile: string;
+  /** W+ codes [K, num_ws, w_dim] of the gallery samples (the live mapper edits them). */
+  samplesWsFile: string;
   layers: SiteLayer[];
   channels: ChannelRow[];
   updatedAt: string;
@@ -71,6 +74,8 @@ export interface SiteCatalogue {
   dir: string;
   builds: SiteBuild[];
   directions: SiteDirection[];
+  mappers: SiteMapper[];
+  comparisons: SiteComparison[];
   promptSets: SitePromptSet[];
 }
 
@@ -92,7 +97,8 @@ export function checkAsset(dir: string, path: unknown, what: string): string {
   return path;
 }
 
-const json = <T>(text: string, what: string): T => {
+/** A JSON column's value (E_STORE naming the column when it is not JSON). */
+export const json = <T>(text: string, what: string): T => {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
@@ -137,6 +143,7 @@ export function readSiteCatalogue(dir: string): SiteCatalogue {
         relevanceSha256: String(b.relevance_sha256),
         files: { relevance: checkAsset(dir, files.relevance, `build ${id} relevance`), fs3: checkAsset(dir, files.fs3, `build ${id} fs3`) },
         samplesFile: checkAsset(dir, b.samples_file, `build ${id} samples`),
+        samplesWsFile: checkAsset(dir, files.samplesWs, `build ${id} W+ samples`),
         layers: all('SELECT * FROM layers WHERE build_id = ? ORDER BY layer_index', id).map((l) => ({
           index: Number(l.layer_index), name: String(l.name), kind: String(l.kind), resolution: Number(l.resolution),
           channels: Number(l.channels), wIndex: Number(l.w_index), offset: Number(l.offset),
@@ -184,7 +191,8 @@ export function readSiteCatalogue(dir: string): SiteCatalogue {
     const method1 = readMethod1(dir, all);
     for (const d of directions) d.method1 = method1.get(`${d.buildId}/${d.slug}`);
     const promptSets = all('SELECT id, title, description FROM prompt_sets ORDER BY id').map((p) => ({ id: String(p.id), title: String(p.title), description: String(p.description) }));
-    return { dir, builds, directions, promptSets };
+    const mappers = readSiteMappers(cat, dir, buildIds);
+    return { dir, builds, directions, mappers, comparisons: siteComparisons(directions, mappers), promptSets };
   } finally {
     cat.close();
   }

@@ -2,7 +2,8 @@
  * The catalogue website in real headless Chromium: a small catalogue (tiny × colour-world, a few
  * prompts, one of them hostile HTML) is built, the site is built and served on localhost by the
  * CLI, and a browser uses it as a visitor would. The live box's Δs is compared with the
- * pipeline's directionFromBuild for the same prompt pair and β.
+ * pipeline's directionFromBuild for the same prompt pair and β; the live mapper's render with the
+ * pipeline's render of the same catalogue mapper.
  *
  * Size budget: every check shares one built site and one browser (an Astro build and a Chromium
  * start cost tens of seconds on CI); split into files, each would pay for both again.
@@ -13,7 +14,12 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directionFromBuild } from '../../pipeline/core/directions.ts';
+import { toRGB8 } from '../../pipeline/core/image.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
+import { Generator } from '../../pipeline/models/generator.ts';
+import { ModelSession, float32 } from '../../pipeline/models/runtime.ts';
+import { MapperApplier } from '../../pipeline/stages/mapper-apply.ts';
+import { decodeMapperFile } from '../../pipeline/store/mapper-file.ts';
 import { openBuild } from '../../pipeline/stages/build-reader.ts';
 import { deltaT, loadTemplates } from '../../pipeline/stages/text-directions.ts';
 import { readDirectionNpz, readDirectionSafetensors } from '../../pipeline/store/direction-files.ts';
@@ -44,7 +50,7 @@ const prompts = {
   defaults: { alpha: 1, beta: 'auto', betaFloor: 10 },
   prompts: [
     { id: 'red', neutral: 'photo', target: 'red photo', tags: ['colour'], alphaRange: [-2, 2] },
-    { id: 'bright', neutral: 'photo', target: 'bright photo', tags: ['brightness'], alphaRange: [-2, 2] },
+    { id: 'bright', neutral: 'photo', target: 'bright photo', tags: ['brightness'], alphaRange: [-2, 2], kinds: ['direction', 'mapper'], mapper: { steps: 40, trainSamples: 16, testSamples: 4, checkpointEvery: 20 } },
     { id: 'hostile', neutral: HOSTILE_NEUTRAL, target: HOSTILE_TARGET, tags: ['colour'], alphaRange: [-2, 2], note: '<b id="bold">not bold</b><script>alert(2)</script>' },
   ],
 };
@@ -252,6 +258,66 @@ describe('the catalogue site', () => {
       console.log(`${c.build} β = ${beta}: ${want.active} channels, max |Δs_live − Δs_pipeline| / |Δs_pipeline| = ${maxRel.toExponential(2)}, max |Δt_live − Δt_pipeline| = ${dtDiff.toExponential(2)}`);
       expect(maxRel).toBeLessThanOrEqual(c.ds);
     }
+  });
+
+  it('a mapper page steps its gallery by strength, plots its training, offers files that load; the comparison page shows both methods', async () => {
+    const page = await open(`/m/${BUILD}/bright/`);
+    const frame = page.locator('img[data-frame="0"]');
+    await page.locator('#alpha-slider').fill('0');
+    expect(await frame.getAttribute('src')).toMatch(/\/assets\/mapper-gallery\/tiny-cw\/bright\/0-0\.webp$/);
+    expect(await page.textContent('#alpha-readout')).toBe('strength = 0');
+    expect(await page.locator('.plot svg').count()).toBe(3); // loss, score, pixel change (colour-world)
+    const weights = decodeMapperFile(await download(page, 'a[data-download="safetensors"]'));
+    expect(weights.header.target).toBe('bright photo');
+    expect(weights.header.steps).toBe(40);
+    const onnx = await download(page, 'a[data-download="onnx"]');
+    const session = await ModelSession.open(onnx, 'downloaded mapper.onnx');
+    const out = await session.run({ ws: float32(new Float32Array(10 * 64).fill(0.5), [1, 10, 64]), strength: float32(Float32Array.of(1), []) }).finally(() => session.release());
+    expect(out.delta.dims).toEqual([1, 10, 64]);
+    expect(await page.textContent('pre.code')).toContain('ort.InferenceSession("bright-mapper.onnx")');
+    await shoot(page, 'mapper-desktop');
+
+    const compare = await open(`/compare/${BUILD}/bright/`);
+    expect(await compare.locator('#compare-table tbody tr').count()).toBe(2);
+    expect(await compare.locator('#compare-sheet tbody tr').count()).toBe(2); // gallery seeds 1000-1001
+    await expect.poll(() => compare.locator('#compare-sheet img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    const home = await open('/');
+    expect(await home.locator('#mapper-cards .card').count()).toBe(1);
+    expect(await home.locator('a.badge', { hasText: 'vs mapper' }).count()).toBe(1);
+    await shoot(compare, 'compare-desktop');
+  });
+
+  it('the live mapper renders a catalogue mapper on a gallery sample in the browser as the pipeline does, and brighter', async () => {
+    const page = await open(`/m/${BUILD}/bright/`);
+    await page.waitForSelector('#live-mapper[data-state="ready"][data-rendered="0:1"]', { timeout: 60_000 });
+    const pixels = (id: string) => page.evaluate((sel) => {
+      const c = document.querySelector<HTMLCanvasElement>(sel)!;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data);
+    }, id);
+    const before = await pixels('#live-mapper-before');
+    const after = await pixels('#live-mapper-after');
+    const luma = (px: number[]) => px.reduce((a, v, i) => a + (i % 4 === 3 ? 0 : v), 0) / ((px.length * 3) / 4);
+    expect(luma(after)).toBeGreaterThan(luma(before) + 10);
+
+    const gen = await Generator.open(modelDir('tiny'));
+    const enc = await Encoder.open(modelDir('colour-world'), { parts: ['text'] });
+    try {
+      const { weights } = decodeMapperFile(readFileSync(join(catalogueDir, 'assets', 'mappers', BUILD, 'bright.safetensors')));
+      const applier = await MapperApplier.open(gen, enc, { numWs: 10, wDim: 64 }, weights);
+      const ws = await gen.wsForSeeds([1000], 0.7);
+      const { s } = await applier.editedStyles(ws, 1, [1]).finally(() => applier.release());
+      const want = toRGB8(await gen.synthesis(s, 1), 0, 64, 64);
+      let worst = 0;
+      for (let p = 0; p < 64 * 64; p++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(after[p * 4 + c] - want[p * 3 + c]));
+      console.log(`live mapper vs pipeline render: max |Δ| = ${worst} of 255`);
+      expect(worst).toBeLessThanOrEqual(2);
+    } finally {
+      await enc.release();
+      await gen.release();
+    }
+    await page.locator('#live-strength').fill('0');
+    await page.waitForSelector('#live-mapper[data-rendered="0:0"]');
+    expect(await pixels('#live-mapper-after')).toEqual(before);
   });
 
   it('hostile prompt text is shown as text and never runs', async () => {

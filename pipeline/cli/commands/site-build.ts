@@ -34,7 +34,7 @@ Build ids and slugs become URL paths only if they are made of a-z, 0-9 and "-"; 
       env: io.env,
       onOutput: flag(values, 'verbose') ? (line) => io.err(line) : undefined,
     });
-    io.err(`site: ${s.pages} pages (${s.directions} directions, ${s.builds} builds) in ${s.seconds.toFixed(1)} s → ${s.outDir}`);
+    io.err(`site: ${s.pages} pages (${s.directions} directions, ${s.mappers} mappers, ${s.builds} builds) in ${s.seconds.toFixed(1)} s → ${s.outDir}`);
     io.err('serve it with `styleatlas site serve' + (s.outDir === resolve(io.cwd, 'site', 'dist') ? '`' : ` --dir ${s.outDir}\``));
     io.out(s.outDir);
   },

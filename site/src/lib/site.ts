@@ -21,6 +21,8 @@ const BASE = import.meta.env.BASE_URL.endsWith('/') ? import.meta.env.BASE_URL :
 export const url = {
   home: () => BASE,
   direction: (d: Pick<SiteDirection, 'buildId' | 'slug'>) => `${BASE}d/${d.buildId}/${d.slug}/`,
+  mapper: (m: { buildId: string; slug: string }) => `${BASE}m/${m.buildId}/${m.slug}/`,
+  compare: (c: { buildId: string; slug: string }) => `${BASE}compare/${c.buildId}/${c.slug}/`,
   build: (id: string) => `${BASE}builds/${id}/`,
   methods: (buildId: string) => `${BASE}methods/${buildId}/`,
   live: (buildId?: string) => `${BASE}live/${buildId ? `?build=${encodeURIComponent(buildId)}` : ''}`,
@@ -69,4 +71,9 @@ export function fileSize(bytes: number): string {
 
 export function assetSize(path: string): string {
   return fileSize(statSync(join(catalogue().dir, path)).size);
+}
+
+/** The comparison page of a (build, prompt), if more than one method made it. */
+export function comparisonOf(x: { buildId: string; slug: string }): { buildId: string; slug: string } | undefined {
+  return catalogue().comparisons.find((c) => c.buildId === x.buildId && c.slug === x.slug);
 }
