@@ -28,6 +28,14 @@ export const MAPPER_LOSS_OUTPUTS = { loss: 'loss', clip: 'clip_loss', l2: 'l2_lo
 
 export const mapperGradName = (param: string): string => `grad/${param}`;
 
+/** R(G(ws)) [B, E]: the identity features of the unedited codes, which the identity term compares with (fixed, as the official code detaches them). */
+export function buildIdentityFeatures(gen: GeneratorGraphs, identity: IdentityGraph): GraphBuilder {
+  const g = new GraphBuilder('styleatlas_identity_features');
+  const ws = g.input(MAPPER_LOSS_INPUTS.ws, 'float32', ['batch', gen.numWs, gen.wDim]);
+  g.output(identity.add(g, addRender(g, gen, ws)), 'id_features', 'float32', ['batch', identity.embedDim]);
+  return g;
+}
+
 export function mapperShapeOf(gen: Pick<GeneratorGraphs, 'numWs' | 'wDim'>): MapperShape {
   return { numWs: gen.numWs, wDim: gen.wDim };
 }

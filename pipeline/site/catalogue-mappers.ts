@@ -46,15 +46,17 @@ export function readSiteMappers(cat: CatalogueDb, dir: string, buildIds: Readonl
   });
 }
 
-/** A prompt of a build made by more than one method. Method 1 (latent optimisation) joins here from its own tables when the catalogue has them. */
+/** A prompt of a build made by the global direction and the mapper (and method 1 when the catalogue ran it), joined by (build, slug). */
 export interface SiteComparison {
   buildId: string;
   slug: string;
-  methods: ('direction' | 'mapper')[];
+  methods: ('direction' | 'mapper' | 'method1')[];
 }
 
-export function siteComparisons(directions: readonly { buildId: string; slug: string }[], mappers: readonly { buildId: string; slug: string }[]): SiteComparison[] {
+export function siteComparisons(directions: readonly { buildId: string; slug: string; method1?: unknown }[], mappers: readonly { buildId: string; slug: string }[]): SiteComparison[] {
   const key = (x: { buildId: string; slug: string }) => `${x.buildId}/${x.slug}`;
   const withMapper = new Set(mappers.map(key));
-  return directions.filter((d) => withMapper.has(key(d))).map((d) => ({ buildId: d.buildId, slug: d.slug, methods: ['direction', 'mapper'] }));
+  return directions
+    .filter((d) => withMapper.has(key(d)))
+    .map((d) => ({ buildId: d.buildId, slug: d.slug, methods: d.method1 ? ['direction', 'mapper', 'method1'] : ['direction', 'mapper'] }));
 }

@@ -24,6 +24,8 @@ export interface LossPoint {
   loss: number;
   clip: number;
   l2: number;
+  /** The identity term (with an identity network only). */
+  id?: number;
 }
 
 export interface TrainingState {

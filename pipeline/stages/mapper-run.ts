@@ -15,6 +15,7 @@ import { fail } from '../core/errors.ts';
 import { mapperWeightViews } from '../core/mapper.ts';
 import type { Encoder } from '../models/encoder.ts';
 import type { Generator } from '../models/generator.ts';
+import type { Identity } from '../models/identity.ts';
 import { type RuntimeOptions, runtimeVersion } from '../models/runtime.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -30,6 +31,8 @@ export interface MapperRun {
   /** Its text tower opened (the visual tower is composed into the graphs from its file). */
   enc: Encoder;
   runtime: RuntimeOptions;
+  /** An identity bundle for the identity term (settings.lambdaId > 0). */
+  identity?: Identity;
   outDir: string;
   resume: boolean;
   settings: MapperSettings;
@@ -56,9 +59,9 @@ export interface MapperResult {
 const bundleRef = (b: { manifest: { id: string }; manifestSha256: string }) => ({ id: b.manifest.id, sha256: b.manifestSha256 });
 
 /** What the weights depend on, steps aside. */
-export function mapperInputs(r: Pick<MapperRun, 'gen' | 'enc' | 'settings' | 'train'>): Record<string, unknown> {
+export function mapperInputs(r: Pick<MapperRun, 'gen' | 'enc' | 'settings' | 'train' | 'identity'>): Record<string, unknown> {
   const { steps: _steps, ...settings } = r.settings;
-  return { tool: TOOL_VERSION, generator: bundleRef(r.gen.bundle), encoder: bundleRef(r.enc.bundle), settings, trainingCodes: r.train.source };
+  return { tool: TOOL_VERSION, generator: bundleRef(r.gen.bundle), encoder: bundleRef(r.enc.bundle), identity: r.identity ? bundleRef(r.identity.bundle) : null, settings: { ...settings, lambdaId: settings.lambdaId ?? 0 }, trainingCodes: r.train.source };
 }
 
 export function sha256Json(v: unknown): string {
@@ -66,7 +69,7 @@ export function sha256Json(v: unknown): string {
 }
 
 /** The folder's state: a fresh start, or the checkpoint to continue from. Nothing is written. */
-export function checkMapperFolder(r: Pick<MapperRun, 'outDir' | 'resume' | 'gen' | 'enc' | 'settings' | 'train'>): TrainingState | undefined {
+export function checkMapperFolder(r: Pick<MapperRun, 'outDir' | 'resume' | 'gen' | 'enc' | 'settings' | 'train' | 'identity'>): TrainingState | undefined {
   const { outDir } = r;
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) fail('E_INPUT', `--out ${outDir} exists and is not a folder`);
   const { numWs, wDim } = r.gen.manifest.architecture;
@@ -78,7 +81,7 @@ export function checkMapperFolder(r: Pick<MapperRun, 'outDir' | 'resume' | 'gen'
   }
   if (!r.resume) fail('E_RESUME', `${outDir} already holds a mapper training run (checkpoint at step ${ckpt.state.step})`, 'add --resume to continue it, or choose a new folder');
   if (ckpt.inputsSha256 !== sha256Json(mapperInputs(r))) {
-    fail('E_RESUME', `${outDir}: the checkpoint was trained with other inputs (generator, encoder, target, learning rate, batch, λ, seed, training codes or tool version) than this command gives`, 'give the same options as the run that wrote it (its provenance.json lists them once it finishes), or choose a new folder');
+    fail('E_RESUME', `${outDir}: the checkpoint was trained with other inputs (generator, encoder, identity network, target, learning rate, batch, λ, seed, training codes or tool version) than this command gives`, 'give the same options as the run that wrote it (its provenance.json lists them once it finishes), or choose a new folder');
   }
   if (ckpt.state.step > r.settings.steps) fail('E_RESUME', `the checkpoint is at step ${ckpt.state.step}, past the ${r.settings.steps} steps asked for`, `give --steps ${ckpt.state.step} or more`);
   return ckpt.state;
@@ -87,11 +90,12 @@ export function checkMapperFolder(r: Pick<MapperRun, 'outDir' | 'resume' | 'gen'
 export async function runMapperTraining(r: MapperRun): Promise<MapperResult> {
   const log = r.log ?? (() => {});
   checkMapperSettings(r.settings);
+  if ((r.settings.lambdaId ?? 0) > 0 && !r.identity) fail('E_INPUT', `λ_ID is ${r.settings.lambdaId} but no identity network was given`, 'give an identity bundle (--identity DIR), or λ_ID 0');
   if (!Number.isInteger(r.checkpointEvery) || r.checkpointEvery < 1) fail('E_INPUT', `checkpoints every ${r.checkpointEvery} steps: give a positive integer`);
   if (r.test.count < 1) fail('E_INPUT', 'no held-out codes to score the mapper on');
   checkMapperTarget(r.enc, r.settings.target);
   const start = checkMapperFolder(r);
-  let trainer: MapperTrainer | undefined = await MapperTrainer.open(r.gen, r.enc, r.runtime);
+  let trainer: MapperTrainer | undefined = await MapperTrainer.open(r.gen, r.enc, r.runtime, r.identity?.graphFor(r.gen.arch.resolution));
   const shape = trainer.shape;
   let applier: MapperApplier | undefined;
   try {
@@ -122,7 +126,7 @@ export async function runMapperTraining(r: MapperRun): Promise<MapperResult> {
       },
     });
     const { gen, enc, settings } = r;
-    const settingsRecord = { ...settings, optimizer: 'Adam (beta1 0.9, beta2 0.999, eps 1e-8), float64 moments, constant learning rate', lambdaId: 0, trainingCodes: r.train.source };
+    const settingsRecord = { ...settings, lambdaId: settings.lambdaId ?? 0, optimizer: 'Adam (beta1 0.9, beta2 0.999, eps 1e-8), float64 moments, constant learning rate', trainingCodes: r.train.source };
     const files = await writeMapperOutput(r.outDir, {
       shape,
       weights,
@@ -135,9 +139,9 @@ export async function runMapperTraining(r: MapperRun): Promise<MapperResult> {
         ...toolProvenance(),
         generator: bundleRef(gen.bundle),
         encoder: bundleRef(enc.bundle),
-        identity: null,
+        identity: r.identity ? bundleRef(r.identity.bundle) : null,
         target: settings.target,
-        objective: 'mean over the batch of 1 - cos(E_I(P(G(w + 0.1 M(w)))), E_T(target)) + lambda_l2 * mean((0.1 M(w))^2)',
+        objective: 'mean over the batch of 1 - cos(E_I(P(G(w + 0.1 M(w)))), E_T(target)) + lambda_l2 * mean((0.1 M(w))^2) + lambda_id * (1 - <R(G(w + 0.1 M(w))), R(G(w))>)',
         settings: settingsRecord,
         steps: state.step,
         heldOutCodes: r.test.source,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Encoder } from '../../pipeline/models/encoder.ts';
 import { Generator } from '../../pipeline/models/generator.ts';
+import { Identity } from '../../pipeline/models/identity.ts';
 import { CodeSet } from '../../pipeline/stages/mapper-codes.ts';
 import { type MapperResult, runMapperTraining } from '../../pipeline/stages/mapper-run.ts';
 import type { SampleScore } from '../../pipeline/stages/mapper-apply.ts';
@@ -22,11 +23,12 @@ let enc: Encoder;
 let train: CodeSet;
 let test: CodeSet;
 
-const run = (name: string, lambdaL2: number, steps = 120) =>
+const run = (name: string, lambdaL2: number, steps = 120, lambdaId = 0) =>
   runMapperTraining({
-    gen, enc, runtime: {}, outDir: join(tmp, name), resume: false, checkpointEvery: 1000, train, test,
-    settings: { target: 'a blue photo', steps, lr: 0.5, batch: 2, lambdaL2, seed: 0 },
+    gen, enc, runtime: {}, outDir: join(tmp, name), resume: false, checkpointEvery: 1000, train, test, identity: lambdaId > 0 ? identity : undefined,
+    settings: { target: 'a blue photo', steps, lr: 0.5, batch: 2, lambdaL2, lambdaId, seed: 0 },
   });
+let identity: Identity;
 
 /** Blue chroma: B − (R + G)/2 of a sample's mean pixel. */
 const blueness = (p: SampleScore['before']) => p.blue - (p.red + p.green) / 2;
@@ -37,6 +39,7 @@ let stiff: MapperResult;
 
 beforeAll(async () => {
   gen = await Generator.open(modelDir('tiny'));
+  identity = Identity.open(modelDir('tiny-ir-se'));
   enc = await Encoder.open(modelDir('colour-world'), { parts: ['text'] });
   train = await CodeSet.fromSeeds(gen, TRAIN, 0.7);
   test = await CodeSet.fromSeeds(gen, TEST, 0.7);
@@ -80,6 +83,17 @@ describe('a mapper for "a blue photo" on the colour-world oracle', () => {
     expect(stiffStep).toBeLessThan(0.5 * step);
     expect(Math.max(...official.scores.perSample.map((r) => r.stepNorm))).toBeLessThan(2 * step);
   });
+
+  it('with an identity network, λ_ID keeps the edited images nearer the originals in its feature space', async () => {
+    // Both runs carry the identity term (so it is measured), weighted 1e-9 (nearly off) and 20.
+    const off = await run('id-off', 0.8, 60, 1e-9);
+    const on = await run('id-on', 0.8, 60, 20);
+    const tail = (r: MapperResult) => mean(r.state.curve.slice(-20).map((p) => p.id!));
+    console.log(`identity term, last 20 steps: λ_ID 1e-9 → ${tail(off).toFixed(4)}, λ_ID 20 → ${tail(on).toFixed(4)}`);
+    expect(off.state.curve.every((p) => typeof p.id === 'number')).toBe(true);
+    expect(tail(on)).toBeLessThan(0.5 * tail(off));
+    expect(JSON.parse(readFileSync(on.files.provenance, 'utf8')).identity.id).toBe('tiny-ir-se');
+  }, 300_000);
 
   it('gives the same weights, byte for byte, when run again', async () => {
     const again = await run('again', 0.8);

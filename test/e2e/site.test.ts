@@ -78,7 +78,9 @@ beforeAll(async () => {
     writeFileSync(join(tmp, `${set.id}.json`), JSON.stringify(set));
     const dir = join(tmp, 'builds', build);
     run(['relevance', '--generator', modelDir('tiny'), '--encoder', modelDir(encoder), '--out', dir, '--samples', '4', '--stats-samples', '2000', '--quiet']);
-    run(['catalogue', '--build', dir, '--prompts', join(tmp, `${set.id}.json`), '--out', catalogueDir, '--models-dir', MODELS, '--gallery-seeds', '1000-1001', '--columns', '5', '--no-cache', '--quiet']);
+    // Method 1 on the prompt that also has a mapper, so the comparison page joins all three methods.
+    const method1 = build === BUILD ? ['--method1', '--method1-prompts', 'bright', '--method1-steps', '10'] : [];
+    run(['catalogue', '--build', dir, '--prompts', join(tmp, `${set.id}.json`), '--out', catalogueDir, '--models-dir', MODELS, '--gallery-seeds', '1000-1001', '--columns', '5', '--no-cache', '--quiet', ...method1]);
   }
   const t0 = performance.now();
   run(['site', 'build', '--catalogue', catalogueDir, '--out', siteDir, '--cache-dir', join(tmp, 'astro-cache')]);
@@ -260,7 +262,7 @@ describe('the catalogue site', () => {
     }
   });
 
-  it('a mapper page steps its gallery by strength, plots its training, offers files that load; the comparison page shows both methods', async () => {
+  it('a mapper page steps its gallery by strength, plots its training, offers files that load; the comparison page shows all three methods', async () => {
     const page = await open(`/m/${BUILD}/bright/`);
     const frame = page.locator('img[data-frame="0"]');
     await page.locator('#alpha-slider').fill('0');
@@ -278,7 +280,8 @@ describe('the catalogue site', () => {
     await shoot(page, 'mapper-desktop');
 
     const compare = await open(`/compare/${BUILD}/bright/`);
-    expect(await compare.locator('#compare-table tbody tr').count()).toBe(2);
+    expect(await compare.locator('#compare-table tbody tr').count()).toBe(3); // direction, mapper, method 1 (joined from its own tables)
+    expect(await compare.locator('#compare-sheet thead th').allTextContents()).toEqual(['seed', 'unedited', 'direction, α = 1', 'mapper, strength 1', 'method 1, 10 steps']);
     expect(await compare.locator('#compare-sheet tbody tr').count()).toBe(2); // gallery seeds 1000-1001
     await expect.poll(() => compare.locator('#compare-sheet img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
     const home = await open('/');

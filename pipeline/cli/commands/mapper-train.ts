@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fail } from '../../core/errors.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { Generator } from '../../models/generator.ts';
+import { Identity } from '../../models/identity.ts';
 import { CodeSet, checkDisjointSeeds } from '../../stages/mapper-codes.ts';
 import { runMapperTraining } from '../../stages/mapper-run.ts';
 import { MAPPER_DEFAULTS, checkMapperSettings } from '../../stages/mapper-train.ts';
@@ -18,7 +19,7 @@ export default defineCommand({
   usage: '--generator DIR --encoder DIR --target TEXT --out DIR [--steps N] [--train-seeds A-B | --codes FILE --test-codes FILE] [--resume]',
   details: `Trains the official LevelsMapper (three mappers for the coarse, medium and fine ws, each
 PixelNorm + 4 equalised-lr linear layers with leaky ReLU) so that w′ = w + 0.1·M_t(w) renders the
-target text, minimising mean_b D_CLIP(G(w′), t) + λ_L2·MSE(w′, w) with Adam, on gradients
+target text, minimising mean_b D_CLIP(G(w′), t) + λ_L2·MSE(w′, w) + λ_ID·L_ID with Adam, on gradients
 StyleAtlas computes through the generator and CLIP (D_CLIP = 1 − cos, CLIP preprocessing as in
 the relevance builds). Defaults are the official mapper/ trainer's, with Adam as its optimiser.
 
@@ -39,9 +40,9 @@ the relevance builds). Defaults are the official mapper/ trainer's, with Adam as
   --checkpoint-every K  write checkpoint.npz every K steps (default ${D.checkpointEvery})
   --resume              continue the run in --out from its checkpoint (same options; --steps may
                         grow): the weights equal an uninterrupted run's, bit for bit
-  --lambda-id X, --identity DIR
-                        the identity loss (official λ_ID 0.1, for faces) needs an IR-SE50 identity
-                        bundle; StyleAtlas has none yet, so both are refused (E_INPUT)
+  --identity DIR        identity bundle (IR-SE50 ArcFace, e.g. from \`import arcface\`) for the identity
+                        loss 1 − ⟨R(G(w′)), R(G(w))⟩ (faces)
+  --lambda-id X         its weight (default ${D.lambdaId} with --identity, as the official trainer; 0 without)
   --quiet               no progress output
 ${runtimeOptionHelp}
 
@@ -60,9 +61,7 @@ run.json, and keeps checkpoint.npz.`,
     const outDir = resolve(io.cwd, requireStr(values, 'out'));
     const target = str(values, 'target');
     if (target === undefined) fail('E_USAGE', '--target is required', 'e.g. --target "a blue photo"');
-    if (str(values, 'identity') !== undefined || str(values, 'lambda-id') !== undefined) {
-      fail('E_INPUT', 'the identity loss needs an IR-SE50 identity bundle, which StyleAtlas cannot build or import yet', 'leave out --identity and --lambda-id (λ_ID is then 0)');
-    }
+    const identityDir = str(values, 'identity');
     const codesPath = str(values, 'codes');
     const testCodesPath = str(values, 'test-codes');
     if (codesPath && (str(values, 'train-seeds') || str(values, 'test-seeds'))) fail('E_USAGE', 'give --codes/--test-codes or --train-seeds/--test-seeds, not both');
@@ -74,6 +73,8 @@ run.json, and keeps checkpoint.npz.`,
       batch: int(values, 'batch', D.batch),
       lambdaL2: num(values, 'lambda-l2', D.lambdaL2),
       seed: int(values, 'seed', D.seed),
+      // The official λ_ID 0.1 where an identity network is given; without one the term is off.
+      lambdaId: num(values, 'lambda-id', identityDir ? D.lambdaId : 0),
     };
     checkMapperSettings(settings);
     const checkpointEvery = int(values, 'checkpoint-every', D.checkpointEvery, [1, Number.MAX_SAFE_INTEGER]);
@@ -83,14 +84,16 @@ run.json, and keeps checkpoint.npz.`,
     if (!codesPath) checkDisjointSeeds(trainSeeds, testSeeds);
     const runtime = runtimeOptions(values);
     const quiet = flag(values, 'quiet');
+    const identity = identityDir && settings.lambdaId > 0 ? Identity.open(resolve(io.cwd, identityDir)) : undefined;
     const gen = await Generator.open(requireStr(values, 'generator'), runtime);
     const enc = await Encoder.open(requireStr(values, 'encoder'), { ...runtime, parts: ['text'] });
     try {
       const train = codesPath ? CodeSet.fromFile(resolve(io.cwd, codesPath), gen) : await CodeSet.fromSeeds(gen, trainSeeds, psi);
       const test = testCodesPath ? CodeSet.fromFile(resolve(io.cwd, testCodesPath), gen) : await CodeSet.fromSeeds(gen, testSeeds, psi);
       const printer = progressPrinter(io, { quiet });
+      io.err(identity ? `mapper: identity loss on (λ_ID ${settings.lambdaId}, ${identity.manifest.id})` : `mapper: identity loss off (λ_ID = 0${identityDir ? `: ${identityDir} is not used` : ', no --identity bundle'})`);
       const r = await runMapperTraining({
-        gen, enc, runtime, outDir, resume: flag(values, 'resume'), settings, checkpointEvery, train, test,
+        gen, enc, runtime, identity, outDir, resume: flag(values, 'resume'), settings, checkpointEvery, train, test,
         log: quiet ? undefined : (m) => io.err(m), onProgress: printer.onProgress,
       });
       printer.finish();
