@@ -18,6 +18,7 @@ import { markCpu, othersCores } from './bench/cpu.ts';
 import { measurePeakConv } from './bench/peak.ts';
 import { type BenchReport, describeMachine, loadAverage, renderReport } from './bench/report.ts';
 import { type BenchConfig, missingBundles, runConfig } from './bench/suite.ts';
+import { type MapperBenchConfig, runMapperBench } from './bench/mapper.ts';
 import { type OptimiseBenchConfig, runOptimiseBench } from './bench/optimise.ts';
 
 const USAGE = `usage: npm run bench [-- OPTIONS]
@@ -70,6 +71,13 @@ function optimiseConfigs(mode: 'quick' | 'standard' | 'full'): OptimiseBenchConf
   return mode === 'quick' ? [tiny] : mode === 'full' ? [tiny, ffhq, withId] : [tiny, ffhq];
 }
 
+/** Method 2's training step: tiny at the official batch 2 and 8; FFHQ-1024 + ViT-B/32 at batch 2. */
+function mapperConfigs(mode: 'quick' | 'standard' | 'full'): MapperBenchConfig[] {
+  const tiny: MapperBenchConfig = { name: 'tiny', generator: 'tiny', encoder: 'tiny-clip', steps: mode === 'full' ? 30 : 10, batches: [2, 8] };
+  const ffhq: MapperBenchConfig = { name: 'ffhq', generator: 'ffhq-arch', encoder: 'vitb32-arch', steps: mode === 'full' ? 4 : 2, batches: [2] };
+  return mode === 'quick' ? [tiny] : [tiny, ffhq];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, device: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } },
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
 
   log(`peak: timing ${peakRuns.timed} runs of one large convolution`);
   const peak = [await measurePeakConv(runtime, peakRuns)];
-  const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], optimise: [], skipped: [], seconds: 0 };
+  const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], optimise: [], mapper: [], skipped: [], seconds: 0 };
   const mode = values.quick ? 'quick' : values.full ? 'full' : 'standard';
   for (const c of benchConfigs(mode)) {
     const missing = missingBundles(root, c);
@@ -110,6 +118,14 @@ async function main(): Promise<void> {
       continue;
     }
     report.optimise.push(await runOptimiseBench(root, c, runtime, log));
+  }
+  for (const c of mapperConfigs(mode)) {
+    const missing = missingBundles(root, c);
+    if (missing) {
+      report.skipped.push({ name: `method 2: ${c.name}`, reason: missing });
+      continue;
+    }
+    report.mapper.push(await runMapperBench(root, c, runtime, log));
   }
   log('peak: timing it again (the load may have changed)');
   peak.push(await measurePeakConv(runtime, peakRuns));

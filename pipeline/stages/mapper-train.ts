@@ -83,6 +83,8 @@ export interface TrainOptions {
   /** Called with a copy of the state every `checkpointEvery` steps and after the last one. */
   onCheckpoint?: (s: TrainingState) => void;
   onProgress?: ProgressFn;
+  /** Seconds each step took (the gradient graph's run and Adam's update), for benchmarks. */
+  onStep?: (step: number, seconds: number) => void;
 }
 
 const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
@@ -151,6 +153,7 @@ export class MapperTrainer {
     const idCache = new Map<number, Float32Array>();
     const snapshot = (step: number): TrainingState => ({ step, params: Float32Array.from(params), adam: adam.state(), curve: [...curve] });
     for (let step = start.step; step < s.steps; step++) {
+      const t0 = performance.now();
       const batch = trainingBatch(s.seed, step, codes.count, s.batch);
       const feeds: Record<string, TensorValue> = { ...fixed, [I.ws]: float32(codes.gather(batch), [s.batch, this.shape.numWs, this.shape.wDim]) };
       if (this.identity) feeds[I.idStart] = float32(await this.identityFeatures(codes, batch, idCache), [s.batch, this.identity.embedDim]);
@@ -171,6 +174,7 @@ export class MapperTrainer {
       if (this.identity) point.id = mean(out[O.id].data as Float32Array);
       curve.push(point);
       adam.step(params, grad, s.lr);
+      opts.onStep?.(step, (performance.now() - t0) / 1000);
       const done = step + 1;
       if (done % opts.checkpointEvery === 0 || done === s.steps) opts.onCheckpoint?.(snapshot(done));
       clock.tick(done - start.step, `loss ${point.loss.toFixed(4)} (CLIP ${point.clip.toFixed(4)}, L2 ${point.l2.toExponential(2)})`);

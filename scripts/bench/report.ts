@@ -9,6 +9,7 @@ import { type Device, runtimeVersion } from '../../pipeline/models/runtime.ts';
 import { type PeakResult, describeConv } from './peak.ts';
 import type { Spread } from './stats.ts';
 import type { ConfigResult } from './suite.ts';
+import { type MapperBenchResult, mapperSection } from './mapper.ts';
 import { type OptimiseBenchResult, optimiseSection } from './optimise.ts';
 
 export interface Machine {
@@ -57,6 +58,8 @@ export interface BenchReport {
   configs: ConfigResult[];
   /** Method 1's seconds per optimisation step. */
   optimise: OptimiseBenchResult[];
+  /** Method 2's seconds per training step. */
+  mapper: MapperBenchResult[];
   skipped: { name: string; reason: string }[];
   seconds: number;
 }
@@ -135,6 +138,7 @@ export function renderReport(r: BenchReport): string {
   lines.push(`          peak used below: ${si(peak, 'FLOP/s')} (the higher median: the machine's capacity when least disturbed)`);
   for (const c of r.configs) lines.push('', ...configSection(c, peak, m.cores));
   for (const o of r.optimise) lines.push('', ...optimiseSection(o, peak));
+  for (const o of r.mapper) lines.push('', ...mapperSection(o, peak));
   for (const s of r.skipped) lines.push('', `${s.name}: skipped — ${s.reason}`);
   lines.push('', `bench took ${r.seconds.toFixed(0)} s. Medians are compared; [min–max] is the spread over reps. No numbers here are asserted anywhere.`);
   return lines.join('\n');

@@ -97,7 +97,8 @@ builds the website and serves it on localhost. Re-running skips finished work.
         }),
       );
       printer2.finish();
-      io.err(`   ${c.computed.length} computed, ${c.unchanged.length} unchanged${c.method1 ? `; method 1 on ${b.method1.join(', ')} (${DEMO_METHOD1_STEPS} steps): ${c.method1.computed.length} computed, ${c.method1.unchanged.length} unchanged` : ''}`);
+      io.err(`   ${c.computed.length} computed, ${c.unchanged.length} unchanged${c.method1 ? `; method 1 on ${b.method1.join(', ')} (${DEMO_METHOD1_STEPS} steps): ${c.method1.computed.length} computed, ${c.method1.unchanged.length} unchanged` : ''}` +
+        `${c.mappers.computed.length + c.mappers.unchanged.length > 0 ? `; mappers (method 2): ${c.mappers.computed.length} trained, ${c.mappers.unchanged.length} unchanged` : ''}`);
     }
     const siteDir = join(io.cwd, 'site', 'dist');
     const site = await step(io, 'website (Astro)', () => buildSite({ catalogueDir, outDir: siteDir, env: io.env }));
