@@ -7,10 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { initialMapperWeights, mapperGroups, mapperParamCount, mapperParamSpec, type MapperWeights } from '../../pipeline/core/mapper.ts';
 import { Xoshiro128 } from '../../pipeline/core/rng.ts';
 import { ModelSession, float32 } from '../../pipeline/models/runtime.ts';
+import { Encoder } from '../../pipeline/models/encoder.ts';
+import { Generator } from '../../pipeline/models/generator.ts';
+import { Identity } from '../../pipeline/models/identity.ts';
+import { encoderGraphs, generatorGraphs } from '../../pipeline/models/latent-graphs.ts';
 import { decodeModel } from '../../pipeline/onnx/compose.ts';
+import { viewModel } from '../../pipeline/onnx/grad/model.ts';
+import { buildIdentityFeatures, buildMapperGradient } from '../../pipeline/onnx/mapper-loss.ts';
 import { GraphBuilder } from '../../pipeline/onnx/graph.ts';
 import { addBatchMean } from '../../pipeline/onnx/losses.ts';
 import { MAPPER_IO, buildMapperModel } from '../../pipeline/onnx/mapper.ts';
+import { modelDir } from '../helpers/bundles.ts';
 import { thrownBy } from '../helpers/errors.ts';
 import { relErr } from '../helpers/numeric.ts';
 import { refMapper } from '../reference/mapper-ref.ts';
@@ -116,6 +123,22 @@ describe('mapper graph', () => {
     g.output(addBatchMean(g, g.input('x', 'float32', ['batch'])), 'm', 'float32', []);
     const meanOps = ops(g.toBytes());
     expect(meanOps.has('Shape') || meanOps.has('Size')).toBe(false);
+  });
+
+  it('writes a training gradient graph (and identity-features graph) without Shape, Size or ConstantOfShape', async () => {
+    const gen = await Generator.open(modelDir('tiny'));
+    const enc = await Encoder.open(modelDir('tiny-clip'), { parts: [] });
+    try {
+      const identity = Identity.open(modelDir('tiny-ir-se')).graphFor(gen.arch.resolution);
+      const gg = generatorGraphs(gen);
+      const grad = buildMapperGradient(gg, encoderGraphs(enc, gen.arch.resolution), initialMapperWeights({ numWs: 10, wDim: 64 }, 0), identity);
+      for (const [what, nodes] of [['gradient', viewModel(grad.builder, 'mapper gradient').nodes], ['identity features', viewModel(buildIdentityFeatures(gg, identity), 'identity features').nodes]] as const) {
+        expect(nodes.filter((n) => ['Shape', 'Size', 'ConstantOfShape'].includes(n.op)).map((n) => n.op), what).toEqual([]);
+      }
+    } finally {
+      await enc.release();
+      await gen.release();
+    }
   });
 
   it('refuses weights that do not fit the generator, naming the tensor', () => {
