@@ -13,7 +13,7 @@ import type { RuntimeOptions } from '../../pipeline/models/runtime.ts';
 import { CodeSet } from '../../pipeline/stages/mapper-codes.ts';
 import { MAPPER_DEFAULTS, MapperTrainer } from '../../pipeline/stages/mapper-train.ts';
 import { renderFlops } from './flops.ts';
-import { type Spread, spread } from './stats.ts';
+import { type Spread, duration, spread } from './stats.ts';
 
 export interface MapperBenchConfig {
   name: string;
@@ -61,7 +61,7 @@ export async function runMapperBench(root: string, c: MapperBenchConfig, runtime
   return { name: c.name, generator: c.generator, encoder: c.encoder, parameters: mapperParamCount({ numWs, wDim }), forwardFlops: renderFlops(gen.arch, enc.manifest).total, setupSeconds, runs };
 }
 
-const ms = (s: number) => (s >= 10 ? `${s.toFixed(1)} s` : `${(1000 * s).toPrecision(3)} ms`);
+const ms = duration;
 
 export function mapperSection(r: MapperBenchResult, peak: number): string[] {
   const stepFlops = 2 * r.forwardFlops;

@@ -13,7 +13,7 @@ import type { RuntimeOptions } from '../../pipeline/models/runtime.ts';
 import { irSeFlops } from '../../pipeline/onnx/arcface/arch.ts';
 import { LatentOptimiser, METHOD1_DEFAULTS } from '../../pipeline/stages/optimise.ts';
 import { renderFlops } from './flops.ts';
-import { type Spread, spread } from './stats.ts';
+import { type Spread, duration, spread } from './stats.ts';
 
 export interface OptimiseBenchConfig {
   name: string;
@@ -77,7 +77,7 @@ export async function runOptimiseBench(root: string, c: OptimiseBenchConfig, run
   return { name: c.name, generator: c.generator, encoder: c.encoder, identity: c.identity, forwardFlops, setupSeconds, runs };
 }
 
-const ms = (s: number) => (s >= 10 ? `${s.toFixed(1)} s` : `${(1000 * s).toPrecision(3)} ms`);
+const ms = duration;
 
 export function optimiseSection(r: OptimiseBenchResult, peak: number): string[] {
   const stepFlops = 2 * r.forwardFlops;

@@ -21,3 +21,8 @@ export async function seconds(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   return (performance.now() - t0) / 1000;
 }
+
+/** A duration for the bench's tables: "8.10 ms", "9.02 s", "12.3 s". */
+export function duration(s: number): string {
+  return s >= 1 ? `${s.toPrecision(3)} s` : `${(1000 * s).toPrecision(3)} ms`;
+}
