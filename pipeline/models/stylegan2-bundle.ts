@@ -4,6 +4,7 @@
  */
 import { latentBatch } from '../core/rng.ts';
 import { type StyleGAN2Arch, numWs, styleLayers, stylegan2ParamSpec } from '../onnx/stylegan2/arch.ts';
+import { foldSynthesis } from '../onnx/stylegan2/folded.ts';
 import { buildMapping, buildStyles, buildSynthesis } from '../onnx/stylegan2/graphs.ts';
 import { type StateDict, checkStateDict } from '../onnx/params.ts';
 import { encodeNpy } from '../store/npy.ts';
@@ -47,7 +48,7 @@ export async function writeGeneratorBundle(outDir: string, spec: GeneratorBundle
   const meta = { metadata: { 'styleatlas.bundle': spec.id }, producerVersion: TOOL_VERSION };
   const mapping = buildMapping(arch, weights).toBytes(meta);
   const styles = buildStyles(arch, weights).toBytes(meta);
-  const synthesis = buildSynthesis(arch, weights).toBytes(meta);
+  const synthesis = buildSynthesis(foldSynthesis(arch, weights)).toBytes(meta);
   let wAvg = spec.wAvg;
   if (!wAvg) {
     const n = spec.wAvgSamples ?? 4096;

@@ -14,6 +14,13 @@ import { AttributeType, DataType, type DType, modelType } from './proto.ts';
 export const OPSET = 17;
 export const IR_VERSION = 8;
 
+/**
+ * Operator sets outside the default domain that graphs may use, with the version written into
+ * the model. `com.microsoft.nchwc` holds onnxruntime's CPU kernels for the blocked NCHWc layout
+ * (pipeline/onnx/stylegan2/nchwc.ts writes them; other runtimes do not have them).
+ */
+export const EXTRA_OPSETS: Readonly<Record<string, number>> = Object.freeze({ 'com.microsoft.nchwc': 1 });
+
 /** A symbolic dimension (e.g. 'batch') or a fixed size. */
 export type Dim = number | string;
 
@@ -275,9 +282,11 @@ export class GraphBuilder {
   /** The ModelProto as a plain object (protobufjs message shape). */
   toModelObject(opts: ModelOptions = {}): object {
     if (this.outputs.length === 0) throw new Error(`graph ${this.name} has no outputs`);
+    const domains = [...new Set(this.nodes.map((n) => n.domain).filter((d): d is string => !!d))].sort();
+    for (const d of domains) if (!(d in EXTRA_OPSETS)) throw new Error(`graph ${this.name}: operator domain ${d} has no known opset`);
     return {
       ir_version: IR_VERSION,
-      opset_import: [{ domain: '', version: OPSET }],
+      opset_import: [{ domain: '', version: OPSET }, ...domains.map((domain) => ({ domain, version: EXTRA_OPSETS[domain] }))],
       producer_name: 'styleatlas',
       producer_version: opts.producerVersion ?? '0',
       doc_string: opts.docString,

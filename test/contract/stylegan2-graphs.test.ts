@@ -9,6 +9,7 @@ import { Generator } from '../../pipeline/models/generator.ts';
 import { ModelSession, float32 } from '../../pipeline/models/runtime.ts';
 import { randomStyleGAN2Weights, tinyArch } from '../../pipeline/models/recipes/stylegan2-random.ts';
 import { styleLayers } from '../../pipeline/onnx/stylegan2/arch.ts';
+import { foldSynthesis } from '../../pipeline/onnx/stylegan2/folded.ts';
 import { blockBoundaryNames, buildSynthesisBlockGraph, styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { modelDir } from '../helpers/bundles.ts';
 import { relErr } from '../helpers/numeric.ts';
@@ -89,7 +90,7 @@ describe('tiny StyleGAN2: ONNX vs TypeScript reference', () => {
     let x: Float32Array | undefined;
     let skip: Float32Array | undefined;
     for (let r = 4; r <= arch.resolution; r *= 2) {
-      const session = await ModelSession.open(buildSynthesisBlockGraph(arch, sd, r).toBytes(), `block ${r}`);
+      const session = await ModelSession.open(buildSynthesisBlockGraph(foldSynthesis(arch, sd), r).toBytes(), `block ${r}`);
       const feeds: Record<string, ReturnType<typeof float32>> = {};
       if (r > 4) {
         feeds.x_in = float32(x!, [1, arch.channels[r / 2], r / 2, r / 2]);

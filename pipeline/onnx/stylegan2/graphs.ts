@@ -11,6 +11,7 @@
 import { GraphBuilder, attr } from '../graph.ts';
 import { type StateDict, f32, param } from '../params.ts';
 import { type StyleGAN2Arch, type StyleLayer, numWs, resolutions, styleLayers } from './arch.ts';
+import { type FoldedLayer, type FoldedSynthesis, foldedInitializerNames, kernelSize, swapInOut } from './folded.ts';
 
 const SQRT2 = Math.SQRT2;
 /** [1,3,3,1] ⊗ [1,3,3,1] / 64: the FIR low-pass of StyleGAN2's up-sampling. */
@@ -77,41 +78,22 @@ interface LayerWeights {
   noise?: string;
 }
 
-function layerWeights(g: GraphBuilder, sd: StateDict, l: StyleLayer): LayerWeights {
-  const k = l.kind === 'conv' ? 3 : 1;
-  const cin = l.channels;
-  const cout = l.outChannels;
-  const raw = param(sd, `${l.module}.conv.weight`, [1, cout, cin, k, k]); // [1, out, in, k, k]
-  const scale = 1 / Math.sqrt(cin * k * k);
-  const folded = raw.map((v) => v * scale);
+/** A layer's folded weights as initializers (names: foldedInitializerNames). */
+function layerWeights(g: GraphBuilder, f: FoldedLayer): LayerWeights {
+  const l = f.layer;
+  const k = kernelSize(l);
+  const [cin, cout] = [l.channels, l.outChannels];
+  const n = foldedInitializerNames(l);
   const out: Partial<LayerWeights> = {};
-  if (l.upsample) {
-    // ConvTranspose wants [in, out, k, k]: rosinality's weight.transpose(0, 1).
-    const t = new Float32Array(folded.length);
-    for (let o = 0; o < cout; o++)
-      for (let i = 0; i < cin; i++)
-        for (let q = 0; q < k * k; q++) t[(i * cout + o) * k * k + q] = folded[(o * cin + i) * k * k + q];
-    out.weight = g.initializer(`${l.module}.conv.weight`, f32([cin, cout, k, k], t));
-  } else {
-    out.weight = g.initializer(`${l.module}.conv.weight`, f32([cout, cin, k, k], folded));
-  }
+  // ConvTranspose wants [in, out, k, k]: rosinality's weight.transpose(0, 1).
+  if (l.upsample) out.weight = g.initializer(n.weight, f32([cin, cout, k, k], swapInOut(f.weight, cout, cin, k * k)));
+  else out.weight = g.initializer(n.weight, f32([cout, cin, k, k], f.weight));
   if (l.kind === 'conv') {
-    const sq = new Float32Array(cin * cout); // [in, out]
-    for (let o = 0; o < cout; o++)
-      for (let i = 0; i < cin; i++) {
-        let acc = 0;
-        for (let q = 0; q < k * k; q++) acc += folded[(o * cin + i) * k * k + q] ** 2;
-        sq[i * cout + o] = acc;
-      }
-    out.weightSq = g.initializer(`${l.module}.conv.weight_sq`, f32([cin, cout], sq));
-    const bias = param(sd, `${l.module}.activate.bias`, [cout]);
-    out.bias = g.initializer(`${l.module}.activate.bias`, f32([1, cout, 1, 1], bias));
-    const strength = param(sd, `${l.module}.noise.weight`, [1])[0];
-    const r = l.resolution;
-    const noise = param(sd, `noises.noise_${l.noiseIndex}`, [1, 1, r, r]);
-    out.noise = g.initializer(`${l.module}.noise.scaled`, f32([1, 1, r, r], noise.map((v) => v * strength)));
+    out.weightSq = g.initializer(n.weightSq, f32([cin, cout], f.weightSq));
+    out.bias = g.initializer(n.bias, f32([1, cout, 1, 1], f.bias));
+    out.noise = g.initializer(n.noise, f32([1, 1, l.resolution, l.resolution], f.noise));
   } else {
-    out.bias = g.initializer(`${l.module}.bias`, f32([1, 3, 1, 1], param(sd, `${l.module}.bias`, [1, 3, 1, 1])));
+    out.bias = g.initializer(n.bias, f32([1, 3, 1, 1], f.bias));
   }
   return out as LayerWeights;
 }
@@ -174,48 +156,78 @@ export interface BlockValues {
   skip: string;
 }
 
+/** Values between layers: x after the last conv layer, skip after the last toRGB (none before b4.torgb). */
+export interface LayerValues {
+  x?: string;
+  skip?: string;
+}
+
 /**
- * One resolution block. For 4×4, `prev` is undefined and the learned constant is the input.
- * `styleOf(layer)` names the value holding s_<layer> [B, C_l].
+ * Style layers first … end − 1 (indices into styleLayers) appended to `g`. For first = 0 the
+ * learned constant is the input; otherwise `start` holds the x (and skip) entering the range.
+ * `styleOf(layer)` names the value holding s_<layer> [B or 1, C_l]; a batch-1 s or x broadcasts.
+ * Each block's end is named (blockBoundaryNames), so a later stage can cut the graph there.
  */
+export function addSynthesisLayers(
+  g: GraphBuilder,
+  folded: FoldedSynthesis,
+  first: number,
+  end: number,
+  start: LayerValues,
+  styleOf: (layer: string) => string,
+): LayerValues {
+  const arch = folded.arch;
+  const all = styleLayers(arch);
+  let { x, skip } = start;
+  if (first === 0) x = g.initializer('input.input', f32([1, arch.channels[4], 4, 4], folded.input));
+  if (!x) throw new Error(`synthesis layers from ${all[first].name} need the x entering them`);
+  for (let i = first; i < end; i++) {
+    const l = all[i];
+    const w = layerWeights(g, folded.layers.get(l.name)!);
+    if (l.kind === 'conv') x = styledConv(g, l, w, x, styleOf(l.name), arch.convClamp);
+    else {
+      skip = toRGB(g, l, w, x, styleOf(l.name), skip, arch.convClamp);
+      const names = blockBoundaryNames(l.resolution);
+      x = g.op('Identity', [x], {}, names.x);
+      skip = g.op('Identity', [skip], {}, names.skip);
+    }
+  }
+  return { x, skip };
+}
+
+/** Index one past the last layer of block `resolution` (its toRGB). */
+export function blockEnd(arch: StyleGAN2Arch, resolution: number): number {
+  return styleLayers(arch).findIndex((l) => l.kind === 'torgb' && l.resolution === resolution) + 1;
+}
+
+/** One resolution block: its layers, from the previous block's x and skip (none for 4×4). */
 export function addSynthesisBlock(
   g: GraphBuilder,
-  arch: StyleGAN2Arch,
-  sd: StateDict,
+  folded: FoldedSynthesis,
   resolution: number,
   prev: BlockValues | undefined,
   styleOf: (layer: string) => string,
 ): BlockValues {
-  const layers = styleLayers(arch).filter((l) => l.resolution === resolution);
-  let x: string;
-  if (resolution === 4) {
-    x = g.initializer('input.input', f32([1, arch.channels[4], 4, 4], param(sd, 'input.input', [1, arch.channels[4], 4, 4])));
-  } else {
-    if (!prev) throw new Error(`block ${resolution} needs the previous block's x and skip`);
-    x = prev.x;
-  }
-  let skip: string | undefined = prev?.skip;
-  for (const l of layers) {
-    const w = layerWeights(g, sd, l);
-    if (l.kind === 'conv') x = styledConv(g, l, w, x, styleOf(l.name), arch.convClamp);
-    else skip = toRGB(g, l, w, x, styleOf(l.name), skip, arch.convClamp);
-  }
-  // Named block boundaries: a later stage can cut the graph here (see blockBoundaryNames).
-  const names = blockBoundaryNames(resolution);
-  return { x: g.op('Identity', [x], {}, names.x), skip: g.op('Identity', [skip!], {}, names.skip) };
+  const arch = folded.arch;
+  const first = styleLayers(arch).findIndex((l) => l.resolution === resolution);
+  if (resolution > 4 && !prev) throw new Error(`block ${resolution} needs the previous block's x and skip`);
+  const out = addSynthesisLayers(g, folded, first, blockEnd(arch, resolution), prev ?? {}, styleOf);
+  return { x: out.x!, skip: out.skip! };
 }
 
-export function buildSynthesis(arch: StyleGAN2Arch, sd: StateDict): GraphBuilder {
+export function buildSynthesis(folded: FoldedSynthesis): GraphBuilder {
+  const arch = folded.arch;
   const g = new GraphBuilder('stylegan2_synthesis');
   for (const l of styleLayers(arch)) g.input(styleInputName(l.name), 'float32', ['batch', l.channels]);
   let prev: BlockValues | undefined;
-  for (const r of resolutions(arch)) prev = addSynthesisBlock(g, arch, sd, r, prev, styleInputName);
+  for (const r of resolutions(arch)) prev = addSynthesisBlock(g, folded, r, prev, styleInputName);
   g.output(prev!.skip, 'image', 'float32', ['batch', 3, arch.resolution, arch.resolution]);
   return g;
 }
 
 /** One block as its own graph: inputs x, skip (absent for 4×4) and the block's styles. */
-export function buildSynthesisBlockGraph(arch: StyleGAN2Arch, sd: StateDict, resolution: number): GraphBuilder {
+export function buildSynthesisBlockGraph(folded: FoldedSynthesis, resolution: number): GraphBuilder {
+  const arch = folded.arch;
   const g = new GraphBuilder(`stylegan2_block_${resolution}`);
   let prev: BlockValues | undefined;
   if (resolution > 4) {
@@ -228,7 +240,7 @@ export function buildSynthesisBlockGraph(arch: StyleGAN2Arch, sd: StateDict, res
   for (const l of styleLayers(arch).filter((q) => q.resolution === resolution)) {
     g.input(styleInputName(l.name), 'float32', ['batch', l.channels]);
   }
-  const out = addSynthesisBlock(g, arch, sd, resolution, prev, styleInputName);
+  const out = addSynthesisBlock(g, folded, resolution, prev, styleInputName);
   g.output(out.x, 'x', 'float32', ['batch', arch.channels[resolution], resolution, resolution]);
   g.output(out.skip, 'skip', 'float32', ['batch', 3, resolution, resolution]);
   return g;
