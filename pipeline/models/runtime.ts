@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { StyleAtlasError, fail } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
 import { type Device, EXECUTION_PROVIDERS, type ExecutionRecord, assertDeviceHere, deviceOpenFailure, executionRecord } from './devices.ts';
+import { NCHWC_BLOCK_SIZES, nchwcProbe } from '../onnx/nchwc.ts';
 
 export type { Device } from './devices.ts';
 
@@ -75,7 +76,7 @@ export interface InferenceRunner {
  * another provider cannot run; for a GPU device that fallback is switched off, so a session
  * either runs every node on the GPU or fails to open (E_DEVICE) — never partly on the CPU.
  */
-function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
+export function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
   const device = opts.device ?? 'cpu';
   return {
     executionProviders: [EXECUTION_PROVIDERS[device]],
@@ -147,6 +148,37 @@ export class ModelSession implements InferenceRunner {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+let nchwcBlock: Promise<number | undefined> | undefined;
+
+/**
+ * The block size of onnxruntime's blocked NCHWc CPU kernels on this machine, or undefined when
+ * this build of onnxruntime has none for this CPU: runs a one-convolution probe per candidate
+ * size (../onnx/nchwc.ts) and keeps the one whose result is right. Once per process.
+ */
+export function nchwcBlockSize(): Promise<number | undefined> {
+  nchwcBlock ??= (async () => {
+    for (const b of NCHWC_BLOCK_SIZES) {
+      const probe = nchwcProbe(b);
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(probe.model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
+      } catch {
+        return undefined; // no NCHWc kernels registered
+      }
+      try {
+        const y = (await session.run({ x: new ort.Tensor('float32', probe.x, [1, 16, 1, 2]) })).y.data as Float32Array;
+        if (y.every((v, i) => Math.abs(v - probe.expected[i]) <= 1e-5)) return b;
+      } catch {
+        // a block size the kernels reject: try the next
+      } finally {
+        await session.release();
+      }
+    }
+    return undefined;
+  })();
+  return nchwcBlock;
 }
 
 /**

@@ -54,7 +54,7 @@ export function refStyles(arch: StyleGAN2Arch, sd: StateDict, ws: F[]): Map<stri
   return out;
 }
 
-interface Img {
+export interface Img {
   c: number;
   h: number;
   w: number;
@@ -81,7 +81,7 @@ function modulatedWeight(weight: F, style: F, cout: number, cin: number, k: numb
   return w;
 }
 
-function conv2d(x: Img, w: F, cout: number, k: number, pad: number): Img {
+export function conv2d(x: Img, w: F, cout: number, k: number, pad: number): Img {
   const h = x.h + 2 * pad - k + 1;
   const wd = x.w + 2 * pad - k + 1;
   const y = new Float32Array(cout * h * wd);
@@ -104,7 +104,7 @@ function conv2d(x: Img, w: F, cout: number, k: number, pad: number): Img {
 }
 
 /** conv_transpose2d, stride 2, no padding, with weight [out, in, k, k] used as [in, out, k, k]. */
-function convTranspose2(x: Img, w: F, cout: number, k: number): Img {
+export function convTranspose2(x: Img, w: F, cout: number, k: number): Img {
   const h = (x.h - 1) * 2 + k;
   const wd = (x.w - 1) * 2 + k;
   const y = new Float32Array(cout * h * wd);
@@ -140,7 +140,7 @@ export function upfirdn2d(x: Img, kernel: F, kSize: number, up: number, p0: numb
   return { c: x.c, h: oh, w: ow, d: y };
 }
 
-function makeKernel(gain: number): F {
+export function makeKernel(gain: number): F {
   const k1 = [1, 3, 3, 1];
   const k = new Float32Array(16);
   for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) k[a * 4 + b] = (k1[a] * k1[b] * gain) / 64;
