@@ -60,9 +60,16 @@ describe('refusals', () => {
     expect(r.message).toMatch(/Sign .*no derivative rule/);
   });
 
-  it('refuses an operator of another domain on the path by its full name', () => {
+  it('refuses an operator of another domain on the path by its full name (the render graphs\' NCHWc Conv)', () => {
+    const g = mlp((gb, x) => gb.node('ReorderOutput', [x], { channels_last: attr.i(0) }, { domain: 'com.microsoft.nchwc' })[0]);
+    const r = codeOf(() => differentiate(g, { loss: 'loss', wrt: ['x'] }));
+    expect(r.code).toBe('E_GRAD');
+    expect(r.message).toMatch(/cannot differentiate through com\.microsoft\.nchwc\.ReorderOutput/);
+  });
+
+  it('refuses a graph whose operator domain has no known opset, before differentiating', () => {
     const g = mlp((gb, x) => gb.node('FusedThing', [x], {}, { domain: 'com.example' })[0]);
-    expect(codeOf(() => differentiate(g, { loss: 'loss', wrt: ['x'] })).message).toMatch(/cannot differentiate through com\.example\.FusedThing/);
+    expect(codeOf(() => differentiate(g, { loss: 'loss', wrt: ['x'] })).message).toMatch(/operator domain com\.example has no known opset/);
   });
 
   it('refuses a non-scalar loss and an unknown value to differentiate against', () => {
