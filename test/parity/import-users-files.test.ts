@@ -32,7 +32,8 @@ describe('OpenAI CLIP as released', () => {
     const jitState = JSON.parse(readFileSync(at('clip-jit', 'jit-state.json'), 'utf8')) as Record<string, Record<string, [number[], string]>>;
     for (const file of ['openai-jit.pt', 'openai-script.pt']) {
       // The reader's state dict is exactly what PyTorch's own loader gives (the scripted mask attribute is not in it).
-      const sd = scriptStateDict(readCheckpoint(readFileSync(at('clip-jit', file))).value);
+      const checkpoint = readCheckpoint(readFileSync(at('clip-jit', file)));
+      const sd = scriptStateDict(checkpoint.value, checkpoint.size);
       expect(Object.fromEntries([...sd].map(([k, t]) => [k, [t.shape, `torch.${t.dtype}`]])), file).toEqual(jitState[file]);
       const out = at('models', file.replace('.pt', ''));
       const r = cli(['import', 'clip', at('clip-jit', file), '--out', out]);

@@ -31,7 +31,7 @@ describe.each(['scripted.pt', 'traced.pt', 'scripted-linear.pt'])('TorchScript a
   it("gives exactly torch.jit.load(file).state_dict(): names, dtypes, shapes and values", () => {
     const checkpoint = load(file);
     expect(checkpoint.format).toBe('torchscript');
-    const sd = scriptStateDict(checkpoint.value);
+    const sd = scriptStateDict(checkpoint.value, checkpoint.size);
     const want = jitExpected[file];
     expect([...sd.keys()].sort()).toEqual(Object.keys(want).sort());
     for (const [name, w] of Object.entries(want)) {
@@ -62,7 +62,8 @@ describe('TorchScript module trees', () => {
   });
 
   it('are not state dicts for the plain flattener (their objects are not containers)', () => {
-    expect(flattenTensors(load('scripted.pt').value).size).toBe(0);
+    const { value, size } = load('scripted.pt');
+    expect(flattenTensors(value, size).size).toBe(0);
   });
 });
 
@@ -107,7 +108,8 @@ describe('TorchScript class declarations', () => {
 describe('training checkpoints', () => {
   it("read rosinality train.py's argparse.Namespace as an inert object and the optimiser state as plain data", () => {
     const want = JSON.parse(readFileSync(join(tmp.dir, 'train-expected.json'), 'utf8'));
-    const value = load('train.pt').value as PyDict;
+    const checkpoint = load('train.pt');
+    const value = checkpoint.value as PyDict;
     const args = value.get('args') as InertObject;
     expect(args).toBeInstanceOf(InertObject);
     expect(args.qualifiedName).toBe('argparse.Namespace');
@@ -118,6 +120,6 @@ describe('training checkpoints', () => {
     const group = (optim.get('param_groups') as PyDict[])[0];
     expect(group.get('betas')).toEqual([0, 0.99]);
     expect(value.get('ada_aug_p')).toBe(0.25);
-    expect([...flattenTensors(value.get('g_ema')!).keys()]).toEqual(['weight', 'bias']);
+    expect([...flattenTensors(value.get('g_ema')!, checkpoint.size).keys()]).toEqual(['weight', 'bias']);
   });
 });

@@ -21,6 +21,8 @@ export interface Checkpoint {
   format: CheckpointFormat;
   /** For `torchscript`, the root module (an InertObject; see scriptStateDict). */
   value: PyValue;
+  /** The file's length in bytes, which bounds the walks over `value` (./walk-budget.ts). */
+  size: number;
 }
 
 /** Storages inside storages (`_load_from_bytes` in a stream read by `_load_from_bytes`) stop here. */
@@ -50,10 +52,10 @@ function readPlainPickle(bytes: Uint8Array, session: LoadSession): PyValue {
 function readWith(bytes: Uint8Array, format: CheckpointFormat, session: LoadSession): Checkpoint {
   if (format === 'torch-zip') {
     const { value, torchScript } = readTorchZip(bytes, session);
-    return { format: torchScript ? 'torchscript' : 'torch-zip', value };
+    return { format: torchScript ? 'torchscript' : 'torch-zip', value, size: bytes.length };
   }
-  if (format === 'torch-legacy') return { format, value: readTorchLegacy(bytes, session) };
-  return { format, value: readPlainPickle(bytes, session) };
+  if (format === 'torch-legacy') return { format, value: readTorchLegacy(bytes, session), size: bytes.length };
+  return { format, value: readPlainPickle(bytes, session), size: bytes.length };
 }
 
 function sessionAt(budget: Budget, depth: number): LoadSession {

@@ -10,6 +10,7 @@ import { readCheckpoint } from './load.ts';
 import { Tensor } from './tensor.ts';
 import { PersistentObject, describe } from './values.ts';
 import type { PyDict, PyValue } from './values.ts';
+import { walkBudget } from './walk-budget.ts';
 
 export interface ModuleNode {
   /** The Python class name, e.g. `Generator`, `SynthesisLayer`. */
@@ -30,6 +31,8 @@ export interface NvidiaPickle {
   networks: Map<string, ModuleNode>;
   /** The other top-level entries (`training_set_kwargs`, …) as plain values. */
   data: Map<string, PyValue>;
+  /** The file's length in bytes, which bounds moduleStateDict's walk (./walk-budget.ts). */
+  size: number;
 }
 
 const STRUCTURE = new Set(['_parameters', '_buffers', '_modules', '_non_persistent_buffers_set']);
@@ -90,26 +93,32 @@ export function toModuleTree(root: PersistentObject): ModuleNode {
   return visit(root, root.className, 0);
 }
 
-/** The names and tensors torch's `module.state_dict()` would give: parameters, persistent buffers, then children. */
-export function moduleStateDict(node: ModuleNode, prefix = ''): Map<string, Tensor> {
+/**
+ * The names and tensors torch's `module.state_dict()` would give: parameters, persistent buffers, then
+ * children. A shared submodule is named under each of its paths, as torch does, within a walk
+ * bounded by the size of the file the tree came from (./walk-budget.ts).
+ */
+export function moduleStateDict(node: ModuleNode, fileBytes: number): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
+  const step = walkBudget(fileBytes, 'the network');
   const visit = (m: ModuleNode, p: string): void => {
+    step();
     for (const [name, t] of m.parameters) if (t) out.set(p + name, t);
     for (const [name, t] of m.buffers) if (t && !m.nonPersistentBuffers.has(name)) out.set(p + name, t);
     for (const [name, child] of m.submodules) if (child) visit(child, `${p}${name}.`);
   };
-  visit(node, prefix);
+  visit(node, '');
   return out;
 }
 
 /** Reads an NVIDIA stylegan2-ada-pytorch `.pkl` as data. */
 export function readNvidiaPickle(bytes: Uint8Array): NvidiaPickle {
-  const { format, value } = readCheckpoint(bytes);
+  const { format, value, size } = readCheckpoint(bytes);
   if (format !== 'pickle') {
     fail('E_CHECKPOINT', `this is a torch.save file (${format}), not an NVIDIA network pickle`, 'read it with readCheckpoint');
   }
   if (!(value instanceof Map)) fail('E_CHECKPOINT', `an NVIDIA network pickle holds a dict, this one holds ${describe(value)}`);
-  const result: NvidiaPickle = { networks: new Map(), data: new Map() };
+  const result: NvidiaPickle = { networks: new Map(), data: new Map(), size };
   for (const [key, v] of value) {
     if (typeof key !== 'string') fail('E_CHECKPOINT', `top-level key ${describe(key)} is not a string`);
     if (v instanceof PersistentObject && isModuleState(v.state)) result.networks.set(key, toModuleTree(v));

@@ -23,12 +23,11 @@ import { Tensor } from './tensor.ts';
 import type { SafeGlobal } from './torch-globals.ts';
 import { InertObject, describe, expectString, isList } from './values.ts';
 import type { PyValue, ScriptClassDeclaration } from './values.ts';
+import { walkBudget } from './walk-budget.ts';
 import type { ZipArchive } from './zip.ts';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_SOURCE_BYTES = 64 * 2 ** 20;
-/** Module visits and state-dict entries one archive may make (shared submodules are visited per path). */
-const MAX_VISITS = 1_000_000;
 const MAX_DEPTH = 256;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -143,16 +142,14 @@ export function torchScriptResolver(zip: ZipArchive, prefix: string, spend: (byt
 
 /**
  * `torch.jit.load(path).state_dict()` of a module tree read from data.pkl: each module's declared
- * parameters and buffers (None ones left out), then its submodules', with dotted names.
+ * parameters and buffers (None ones left out), then its submodules', with dotted names; shared
+ * submodules are visited per path, within a walk bounded by `fileBytes` (./walk-budget.ts).
  */
-export function scriptStateDict(root: PyValue): Map<string, Tensor> {
+export function scriptStateDict(root: PyValue, fileBytes: number): Map<string, Tensor> {
   if (!(root instanceof InertObject)) fail('E_CHECKPOINT', `a TorchScript archive holds a module, this one holds ${describe(root)}`);
   const out = new Map<string, Tensor>();
   const onPath = new Set<InertObject>();
-  let visits = 0;
-  const count = (): void => {
-    if (++visits > MAX_VISITS) fail('E_CHECKPOINT', `the module tree has more than ${MAX_VISITS} modules and tensors (shared submodules counted per path)`);
-  };
+  const count = walkBudget(fileBytes, 'the module tree');
   const visit = (m: InertObject, prefix: string, depth: number): void => {
     count();
     const path = prefix === '' ? 'the root module' : prefix.slice(0, -1);

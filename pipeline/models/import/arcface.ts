@@ -46,7 +46,7 @@ export async function importArcface(file: string, outDir: string, opts: ArcfaceI
   log(`${src.name}: reading (${(src.bytes.length / 2 ** 20).toFixed(1)} MiB, sha256 ${src.sha256.slice(0, 12)}…)`);
   const checkpoint = readCheckpoint(src.bytes);
   if (checkpoint.format === 'torchscript') fail('E_CHECKPOINT', `${src.name} is a TorchScript archive; import arcface reads a torch.save of the Backbone state dict (model_ir_se50.pth)`);
-  const { arch, weights, dropped } = arcfaceFromTensors(flattenTensors(checkpoint.value));
+  const { arch, weights, dropped } = arcfaceFromTensors(flattenTensors(checkpoint.value, checkpoint.size));
   const units = arch.stages.map((s) => s.units).join('-');
   log(`${src.name}: IR-SE, ${units} units, widths ${arch.stages.map((s) => s.depth).join('→')}, ${arch.embedDim}-d features, ${arch.inputSize} px faces`);
   return writeIdentityBundle(outDir, {

@@ -55,7 +55,7 @@ export function readClipTensors(src: SourceFile): ClipTensors {
   if (isSafetensors(src.bytes)) return { format: 'hf', torchScript: false, tensors: readSafetensors(src.bytes, src.name).tensors };
   const checkpoint = readCheckpoint(src.bytes);
   const torchScript = checkpoint.format === 'torchscript';
-  const tensors: Map<string, SourceTensor> = torchScript ? scriptStateDict(checkpoint.value) : flattenTensors(checkpoint.value);
+  const tensors: Map<string, SourceTensor> = torchScript ? scriptStateDict(checkpoint.value, checkpoint.size) : flattenTensors(checkpoint.value, checkpoint.size);
   const names = [...tensors.keys()];
   if (names.some((n) => n.startsWith('text_model.') || n.startsWith('vision_model.'))) return { format: 'hf', torchScript, tensors };
   if (names.some((n) => n.startsWith('visual.'))) return { format: 'openai', torchScript, tensors };

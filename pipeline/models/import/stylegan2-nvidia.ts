@@ -157,7 +157,7 @@ export function importNvidia(pkl: NvidiaPickle): ImportedGenerator {
   const warnings: string[] = [];
   const notes: string[] = [];
   const G = pickGenerator(pkl, warnings);
-  const tensors = moduleStateDict(G);
+  const tensors = moduleStateDict(G, pkl.size);
   const shapes = nvidiaArch(G, tensors);
   const convClamp = layerChecks(G, shapes, notes);
   const arch: StyleGAN2Arch = convClamp === undefined ? shapes : { ...shapes, convClamp };

@@ -18,7 +18,7 @@ import { fail } from '../../core/errors.ts';
 import type { StateDict } from '../../onnx/params.ts';
 import { type StyleGAN2Arch, stylegan2ParamSpec, validateArch } from '../../onnx/stylegan2/arch.ts';
 import { InertObject, Tensor, flattenTensors } from '../checkpoint/index.ts';
-import type { PyValue } from '../checkpoint/index.ts';
+import type { Checkpoint } from '../checkpoint/index.ts';
 import { type ImportedGenerator, checkFirKernel, dim, float32Of, numel, refuseLeftovers, take } from './common.ts';
 
 /** rosinality's `Generator(lr_mlp=0.01)` default; checkpoints do not record it. */
@@ -40,7 +40,7 @@ interface Located {
 }
 
 /** The `g_ema` state dict and `latent_avg` of a checkpoint, or a bare g_ema state dict. */
-function locate(value: PyValue): Located {
+function locate({ value, size }: Checkpoint): Located {
   if (!(value instanceof Map)) fail('E_CHECKPOINT', 'a rosinality checkpoint holds a dict; this file holds something else');
   if (value.has('g_ema')) {
     const la = value.get('latent_avg');
@@ -48,9 +48,9 @@ function locate(value: PyValue): Located {
     const args = value.get('args');
     const trainArgs = args instanceof InertObject && args.qualifiedName === 'argparse.Namespace' ? args : undefined;
     const others = [...value.keys()].map(String).filter((k) => k !== 'g_ema' && k !== 'latent_avg');
-    return { tensors: flattenTensors(value.get('g_ema') ?? null), latentAvg: la ?? undefined, source: "checkpoint['g_ema']", trainArgs, others };
+    return { tensors: flattenTensors(value.get('g_ema') ?? null, size), latentAvg: la ?? undefined, source: "checkpoint['g_ema']", trainArgs, others };
   }
-  const flat = flattenTensors(value);
+  const flat = flattenTensors(value, size);
   if (flat.has('style.1.weight')) return { tensors: flat, source: 'a bare g_ema state dict', others: [] };
   const keys = [...value.keys()].slice(0, 8).map(String).join(', ');
   return fail('E_CHECKPOINT', `no rosinality generator found: the checkpoint has neither a 'g_ema' entry nor 'style.1.weight' (top-level keys: ${keys})`,
@@ -120,8 +120,8 @@ function checkTrainArgs(args: InertObject, arch: StyleGAN2Arch, warnings: string
   return found.join(', ');
 }
 
-export function importRosinality(value: PyValue, opts: RosinalityOptions = {}): ImportedGenerator {
-  const { tensors, latentAvg, source, trainArgs, others } = locate(value);
+export function importRosinality(checkpoint: Checkpoint, opts: RosinalityOptions = {}): ImportedGenerator {
+  const { tensors, latentAvg, source, trainArgs, others } = locate(checkpoint);
   const lrMul = opts.mappingLrMul ?? ROSINALITY_LR_MLP;
   if (!(lrMul > 0)) fail('E_INPUT', `the mapping lr_mul must be positive, got ${lrMul}`);
   const arch = rosinalityArch(tensors, lrMul);

@@ -68,7 +68,7 @@ export function readStyleGAN2(src: SourceFile, format: StyleGAN2Format, opts: Pi
       fail('E_CHECKPOINT', `${src.name} is a TorchScript archive; import stylegan2 reads rosinality torch.save checkpoints and NVIDIA pickles`,
         "in Python: torch.save({'g_ema': torch.jit.load(path, map_location='cpu').state_dict()}, 'g_ema.pt')");
     }
-    return importRosinality(checkpoint.value, { mappingLrMul: opts.mappingLrMul });
+    return importRosinality(checkpoint, { mappingLrMul: opts.mappingLrMul });
   } catch (e) {
     return explainRefusal(e);
   }
