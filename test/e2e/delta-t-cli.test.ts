@@ -117,13 +117,15 @@ describe('styleatlas delta-t: bad inputs', () => {
   it('a corrupt cache file: E_STORE saying to delete it, exit 1', () => {
     const junk = join(cwd, 'junk.sqlite');
     writeFileSync(junk, 'not a database '.repeat(200));
-    expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--cache', junk, '--out', out), 1, /E_STORE: text-embedding cache .*junk\.sqlite is unreadable.*\n {2}hint: delete .*junk\.sqlite/);
+    expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--text-cache', junk, '--out', out), 1, /E_STORE: text-embedding cache .*junk\.sqlite is unreadable.*\n {2}hint: delete .*junk\.sqlite/);
   });
 
   it('usage mistakes exit 2; a bad --out extension is E_INPUT', () => {
     expectFail(run(...tiny, '--neutral', 'face'), 2, /E_USAGE: --target is required/);
     expectFail(run('--neutral', 'face', '--target', 'smiling face'), 2, /E_USAGE: --encoder is required/);
-    expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--no-cache', '--cache', 'x.sqlite'), 2, /E_USAGE: give --cache FILE or --no-cache/);
+    expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--no-cache', '--text-cache', 'x.sqlite'), 2, /E_USAGE: give --text-cache FILE or --no-cache/);
+    expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--cache', 'x.sqlite'), 2, /^E_USAGE: --cache is now --text-cache FILE/);
+    expect(existsSync(join(cwd, 'x.sqlite'))).toBe(false);
     expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--out', join(cwd, 'dt.txt')), 1, /E_INPUT: --out must end in \.npy or \.json/);
     expect(existsSync(join(cwd, 'dt.txt'))).toBe(false);
   });

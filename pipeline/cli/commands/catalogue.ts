@@ -3,11 +3,11 @@ import { fail } from '../../core/errors.ts';
 import { type CatalogueRun, runCatalogue } from '../../stages/catalogue.ts';
 import { METHOD1_CATALOGUE_DEFAULTS } from '../../stages/method1-catalogue.ts';
 import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
-import { DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
 import { flag, int, parseIntList, requireStr, str } from '../args.ts';
 import { type CommandContext, defineCommand } from '../command.ts';
 import { progressPrinter } from '../progress.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+import { textCacheOptionHelp, textCacheOptionSpec, textCachePath } from '../text-cache-options.ts';
 
 const SEEDS = GALLERY_DEFAULTS.seeds;
 
@@ -43,7 +43,7 @@ testSamples, checkpointEvery, strengths}; left out, the official trainer's.
   --models-dir DIR      where the build's bundles are (default models)
   --gallery-seeds LIST  sample seeds of the gallery rows (default ${DEFAULT_SEEDS})
   --columns N           α values per gallery row (default ${GALLERY_DEFAULTS.columns})
-  --text-cache FILE     text-embedding cache (default ${DEFAULT_TEXT_CACHE}); --no-cache disables
+${textCacheOptionHelp}
   --method1             also run method 1 (latent optimisation, the official defaults) on the gallery
                         samples of each prompt, for the comparison with the global directions
   --method1-prompts IDS only these prompts (comma-separated slugs)
@@ -58,8 +58,7 @@ ${runtimeOptionHelp}`,
     'models-dir': { type: 'string' },
     'gallery-seeds': { type: 'string' },
     columns: { type: 'string' },
-    'text-cache': { type: 'string' },
-    'no-cache': { type: 'boolean' },
+    ...textCacheOptionSpec,
     method1: { type: 'boolean' },
     'method1-prompts': { type: 'string' },
     'method1-steps': { type: 'string' },
@@ -76,7 +75,7 @@ ${runtimeOptionHelp}`,
       modelsDir: resolve(io.cwd, str(values, 'models-dir') ?? 'models'),
       gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? DEFAULT_SEEDS, '--gallery-seeds'),
       galleryColumns: int(values, 'columns', GALLERY_DEFAULTS.columns, [2, 64]),
-      textCachePath: flag(values, 'no-cache') ? undefined : resolve(io.cwd, str(values, 'text-cache') ?? DEFAULT_TEXT_CACHE),
+      textCachePath: textCachePath(values, io),
       runtime: runtimeOptions(values, io),
       method1: method1(values),
       force: flag(values, 'force'),

@@ -4,13 +4,14 @@ import { fail } from '../../core/errors.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { encodeNpy } from '../../store/npy.ts';
 import { writeFileAtomic } from '../../store/atomic.ts';
-import { DEFAULT_TEXT_CACHE, TextCache } from '../../store/text-cache.ts';
+import { TextCache } from '../../store/text-cache.ts';
 import {
   DEFAULT_TEXT_BATCH, type DeltaT, defaultTemplatesFile, checkNotEmpty, deltaT, loadTemplates, templatesSha256,
 } from '../../stages/text-directions.ts';
 import { flag, int, requireStr, str } from '../args.ts';
 import { type CliIO, type CommandContext, defineCommand } from '../command.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+import { textCacheOptionHelp, textCacheOptionSpec, textCachePath } from '../text-cache-options.ts';
 
 export const DELTA_T_FORMAT = 'styleatlas-delta-t/1';
 
@@ -66,7 +67,7 @@ async function run(v: CommandContext['values'], io: CliIO): Promise<void> {
   if (target === undefined) fail('E_USAGE', '--target is required', 'styleatlas delta-t --help');
   const outArg = str(v, 'out');
   if (outArg !== undefined && !/\.(npy|json)$/i.test(outArg)) fail('E_INPUT', `--out must end in .npy or .json, got ${outArg}`);
-  if (flag(v, 'no-cache') && str(v, 'cache') !== undefined) fail('E_USAGE', 'give --cache FILE or --no-cache, not both');
+  const cachePath = textCachePath(v, io);
   const top = int(v, 'top', 5, [0, 1_000_000]);
   const batch = int(v, 'batch', DEFAULT_TEXT_BATCH, [1, 65_536]);
   // Checks that need no model come first, so a typo costs no session start.
@@ -80,7 +81,7 @@ async function run(v: CommandContext['values'], io: CliIO): Promise<void> {
   const encoder = await Encoder.open(encoderDir, { ...runtimeOptions(v), parts: ['text'] });
   let cache: TextCache | undefined;
   try {
-    cache = flag(v, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, str(v, 'cache') ?? DEFAULT_TEXT_CACHE));
+    cache = cachePath === undefined ? undefined : TextCache.open(cachePath);
     const t1 = performance.now();
     const r = await deltaT(encoder, neutral, target, { templates, cache, batch });
     const t2 = performance.now();
@@ -112,7 +113,7 @@ async function run(v: CommandContext['values'], io: CliIO): Promise<void> {
 export default defineCommand({
   path: ['delta-t'],
   summary: 'text direction Δt of a neutral → target prompt pair',
-  usage: '--encoder DIR --neutral TEXT --target TEXT [--templates FILE] [--cache FILE | --no-cache] [--out FILE.npy|FILE.json] [--json]',
+  usage: '--encoder DIR --neutral TEXT --target TEXT [--templates FILE] [--text-cache FILE | --no-cache] [--out FILE.npy|FILE.json] [--json]',
   details: `Δt = n(t(target) − t(neutral)), t(p) = n(mean_k n(E_T(template_k(p)))) over the templates
 (DESIGN §1). Prints ‖t(target) − t(neutral)‖ before normalising (small: the encoder barely tells
 the prompts apart), the cosine of the two t's, the largest coordinates of Δt, time and cache hits.
@@ -122,8 +123,7 @@ the prompts apart), the cosine of the two t's, the largest coordinates of Δt, t
   --target TEXT     what it should become, e.g. "smiling face"
   --templates FILE  JSON array of templates with one "{}" each
                     (default: the 79 ImageNet templates, data/clip/imagenet-templates-79.json)
-  --cache FILE      text-embedding cache (default: data/cache/text-embeddings.sqlite)
-  --no-cache        neither read nor write the cache
+${textCacheOptionHelp}
   --out FILE        write Δt: .npy (float32 [D]) or .json (Δt with its provenance);
                     the facts then go to stderr and the path to stdout
   --json            print the facts as one JSON object
@@ -138,8 +138,7 @@ target equal to the neutral are E_PROMPT; prompts the encoder cannot tell apart 
     neutral: { type: 'string' },
     target: { type: 'string' },
     templates: { type: 'string' },
-    cache: { type: 'string' },
-    'no-cache': { type: 'boolean' },
+    ...textCacheOptionSpec,
     out: { type: 'string' },
     json: { type: 'boolean' },
     top: { type: 'string' },

@@ -9,10 +9,11 @@ import { bundleForBuild, openBuild } from '../../stages/build-reader.ts';
 import { editCodes, renderCodes } from '../../stages/edits.ts';
 import { deltaT, loadTemplates } from '../../stages/text-directions.ts';
 import { writeRGB } from '../../store/images.ts';
-import { TextCache, DEFAULT_TEXT_CACHE } from '../../store/text-cache.ts';
-import { flag, num, parseIntList, parseNumberList, requireStr, str } from '../args.ts';
+import { TextCache } from '../../store/text-cache.ts';
+import { num, parseIntList, parseNumberList, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+import { textCacheOptionHelp, textCacheOptionSpec, textCachePath } from '../text-cache-options.ts';
 
 /** Base style codes [K, C_total] from s [K, C_total], w [K, wDim] or ws [K, numWs, wDim] (.npy or latents.pt). */
 async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Float32Array; k: number; rowNames: string[] | null }> {
@@ -26,7 +27,7 @@ async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Flo
 export default defineCommand({
   path: ['edit'],
   summary: 'apply a text direction to samples and render a grid (rows: samples, columns: α)',
-  usage: '--build DIR --neutral TEXT --target TEXT --out FILE.png [--seeds 0-3 | --codes FILE] [--alpha LIST] [--beta X|auto]',
+  usage: '--build DIR --neutral TEXT --target TEXT --out FILE.png [--seeds 0-3 | --codes FILE] [--alpha LIST] [--beta X|auto] [--text-cache FILE | --no-cache]',
   details: `s' = s + α Δs with Δs from the build's relevance and the prompt pair (DESIGN §1).
 
   --build DIR        a finished relevance build
@@ -44,11 +45,13 @@ export default defineCommand({
   --beta-floor N     auto-β's channel floor (default 20)
   --models-dir DIR   where the build's bundles are (default models)
   --scale K          enlarge small images K× (default: 2 below 128 px)
+${textCacheOptionHelp}
 ${runtimeOptionHelp}`,
   options: {
     build: { type: 'string' }, neutral: { type: 'string' }, target: { type: 'string' }, out: { type: 'string' },
     seeds: { type: 'string' }, codes: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' },
-    'beta-floor': { type: 'string' }, 'models-dir': { type: 'string' }, scale: { type: 'string' }, 'no-cache': { type: 'boolean' },
+    'beta-floor': { type: 'string' }, 'models-dir': { type: 'string' }, scale: { type: 'string' },
+    ...textCacheOptionSpec,
     ...runtimeOptionSpec,
   },
   async run({ values, io }) {
@@ -60,12 +63,13 @@ ${runtimeOptionHelp}`,
     const betaFloor = num(values, 'beta-floor', 20, [0, 1e9]);
     if (str(values, 'seeds') && str(values, 'codes')) fail('E_USAGE', 'give --seeds or --codes, not both');
     const seeds = parseIntList(str(values, 'seeds') ?? '0-3', '--seeds');
+    const cachePath = textCachePath(values, io);
     const build = openBuild(requireStr(values, 'build'));
     const modelsDir = resolve(io.cwd, str(values, 'models-dir') ?? 'models');
     const runtime = runtimeOptions(values, io);
     const gen = await Generator.open(bundleForBuild(modelsDir, build.config.generator, 'generator'), runtime);
     const enc = await Encoder.open(bundleForBuild(modelsDir, build.config.encoder, 'encoder'), { ...runtime, parts: ['text'] });
-    const cache = flag(values, 'no-cache') ? undefined : TextCache.open(resolve(io.cwd, DEFAULT_TEXT_CACHE));
+    const cache = cachePath === undefined ? undefined : TextCache.open(cachePath);
     try {
       const dt = await deltaT(enc, requireStr(values, 'neutral'), requireStr(values, 'target'), { templates: loadTemplates(), cache });
       const d = directionFromBuild(build.relevance, dt.deltaT, beta, betaFloor);
