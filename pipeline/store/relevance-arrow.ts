@@ -1,12 +1,15 @@
 /**
  * `relevance.arrow` (DESIGN §4): one row per channel with its statistics and its relevance
- * direction Δi_c as a FixedSizeList<Float32>[D]; provenance in the schema metadata.
+ * direction Δi_c as a FixedSizeList<Float32>[D]; provenance in the schema metadata. μ and σ are
+ * Float64, as the style statistics hold them and as the perturbations (μ ± α_p σ) and Δs (r·σ)
+ * use them, so Δs from this file (the browser's) is Δs from build.sqlite (the catalogue's).
  * Encoded batch by batch (Arrow IPC file format), read back as typed arrays. Pure (browser-safe).
  */
 import {
   Field,
   FixedSizeList,
   Float32,
+  Float64,
   Int16,
   Int32,
   RecordBatch,
@@ -43,8 +46,8 @@ export function relevanceSchema(dim: number, metadata: Record<string, string>): 
       new Field('layer_index', new Int16(), false),
       new Field('channel_in_layer', new Int32(), false),
       new Field('resolution', new Int32(), false),
-      new Field('mu', new Float32(), false),
-      new Field('sigma', new Float32(), false),
+      new Field('mu', new Float64(), false),
+      new Field('sigma', new Float64(), false),
       new Field('effect', new Float32(), false),
       new Field('consistency', new Float32(), false),
       new Field('degenerate', new Int32(), false),
@@ -66,8 +69,8 @@ function toBatch(schema: Schema, dim: number, rows: readonly RelevanceRow[]): Re
     makeData({ type: new Int16(), length: n, data: Int16Array.from(col((r) => r.layerIndex)) }),
     makeData({ type: new Int32(), length: n, data: Int32Array.from(col((r) => r.channelInLayer)) }),
     makeData({ type: new Int32(), length: n, data: Int32Array.from(col((r) => r.resolution)) }),
-    makeData({ type: new Float32(), length: n, data: Float32Array.from(col((r) => r.mu)) }),
-    makeData({ type: new Float32(), length: n, data: Float32Array.from(col((r) => r.sigma)) }),
+    makeData({ type: new Float64(), length: n, data: Float64Array.from(col((r) => r.mu)) }),
+    makeData({ type: new Float64(), length: n, data: Float64Array.from(col((r) => r.sigma)) }),
     makeData({ type: new Float32(), length: n, data: Float32Array.from(col((r) => r.effect)) }),
     makeData({ type: new Float32(), length: n, data: Float32Array.from(col((r) => r.consistency)) }),
     makeData({ type: new Int32(), length: n, data: Int32Array.from(col((r) => r.degenerate)) }),
@@ -108,8 +111,8 @@ export interface RelevanceTable {
   layerIndex: Int16Array;
   channelInLayer: Int32Array;
   resolution: Int32Array;
-  mu: Float32Array;
-  sigma: Float32Array;
+  mu: Float64Array;
+  sigma: Float64Array;
   effect: Float32Array;
   consistency: Float32Array;
   degenerate: Int32Array;
@@ -127,7 +130,7 @@ export function readRelevanceArrow(bytes: Uint8Array): RelevanceTable {
   const dirField = table.schema.fields.find((f) => f.name === 'direction');
   if (!dirField || !(dirField.type instanceof FixedSizeList)) fail('E_STORE', 'relevance.arrow has no FixedSizeList column "direction"');
   const dim = (dirField.type as FixedSizeList).listSize;
-  const num = <T extends Int32Array | Int16Array | Float32Array>(name: string, Ctor: { from(a: ArrayLike<number>): T }): T => {
+  const num = <T extends Int32Array | Int16Array | Float32Array | Float64Array>(name: string, Ctor: { from(a: ArrayLike<number>): T }): T => {
     const v = table.getChild(name);
     if (!v) fail('E_STORE', `relevance.arrow has no column "${name}"`);
     return Ctor.from(v.toArray() as ArrayLike<number>);
@@ -150,8 +153,8 @@ export function readRelevanceArrow(bytes: Uint8Array): RelevanceTable {
     layerIndex: num('layer_index', Int16Array),
     channelInLayer: num('channel_in_layer', Int32Array),
     resolution: num('resolution', Int32Array),
-    mu: num('mu', Float32Array),
-    sigma: num('sigma', Float32Array),
+    mu: num('mu', Float64Array),
+    sigma: num('sigma', Float64Array),
     effect: num('effect', Float32Array),
     consistency: num('consistency', Float32Array),
     degenerate: num('degenerate', Int32Array),

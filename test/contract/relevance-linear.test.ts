@@ -54,6 +54,9 @@ it('Δi_c equals the closed form to 1e-5 for every channel (all 704 channels, co
   const db = new BuildDb(join(out, 'build.sqlite'), { readonly: true });
   const { mu, sigma } = db.loadStats(704);
   db.close();
+  // The file holds the statistics the perturbations used, float64 bit for bit.
+  expect(Array.from(table.mu)).toEqual(Array.from(mu));
+  expect(Array.from(table.sigma)).toEqual(Array.from(sigma));
   const gen = await Generator.open(world.generatorDir);
   const codes = await gen.stylesForSeeds([40, 41, 42], config.psi);
   await gen.release();
