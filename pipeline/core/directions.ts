@@ -100,6 +100,19 @@ export function betaCurve(r: ArrayLike<number>, betas: readonly number[]): numbe
 /** β values at which the active-channel curve is stored: 0.00, 0.01, …, 0.50. */
 export const BETA_CURVE_GRID: readonly number[] = Array.from({ length: 51 }, (_, i) => i / 100);
 
+/**
+ * The α an edit may use (DESIGN §1, §5): the reference's slider, [−10, 10]. s' = s + α Δs moves
+ * the strongest channel by α σ, so past ±10 an edit leaves the codes the generator was trained on.
+ */
+export const ALPHA_LIMITS: readonly [number, number] = [-10, 10];
+
+export function checkAlpha(alpha: number, what = 'α'): void {
+  const [lo, hi] = ALPHA_LIMITS;
+  if (!(alpha >= lo && alpha <= hi)) {
+    fail('E_INPUT', `${what} must be in [${lo}, ${hi}], got ${alpha}`, `s' = s + α Δs moves the strongest channel α σ; the reference's slider stops at ±${hi}`);
+  }
+}
+
 export function checkBeta(beta: number): void {
   if (!(beta >= 0 && beta <= 1)) fail('E_INPUT', `β must be in [0, 1], got ${beta}`, 'the reference uses 0.08–0.30');
 }

@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ALPHA_LIMITS } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
 import { describeValue, valueAt } from '../core/values.ts';
 
 export const PROMPTS_FORMAT = 'styleatlas-prompts/1';
 /** The prompt catalogues that ship with StyleAtlas (data/prompts/ of the checkout or the installed package). */
 export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('../../data/prompts/', import.meta.url));
-/** The reference GUI's α slider (DESIGN §1), used where a prompt gives no range. */
-export const DEFAULT_ALPHA_RANGE: readonly [number, number] = [-10, 10];
+/** The reference GUI's α slider (DESIGN §1), used where a prompt gives no range: all of ALPHA_LIMITS. */
+export const DEFAULT_ALPHA_RANGE: readonly [number, number] = ALPHA_LIMITS;
 
 const SLUG = /^[a-z0-9-]+$/;
 
@@ -25,8 +26,11 @@ const slug = (expected: string) => z.string({ error: expected }).regex(SLUG, exp
 const num = (expected = 'a number') => z.number({ error: expected });
 const BETA = 'a number in [0, 1] or "auto"';
 const beta = z.union([num(BETA).min(0, BETA).max(1, BETA), z.literal('auto')], { error: BETA });
-const RANGE = '[min, max] with min < max';
-const alphaRange = z.tuple([num(RANGE), num(RANGE)], { error: RANGE }).refine(([lo, hi]) => lo < hi, RANGE);
+const [ALPHA_MIN, ALPHA_MAX] = ALPHA_LIMITS;
+const ALPHA = `a number in [${ALPHA_MIN}, ${ALPHA_MAX}]`;
+const alpha = num(ALPHA).min(ALPHA_MIN, ALPHA).max(ALPHA_MAX, ALPHA);
+const RANGE = `[min, max] with ${ALPHA_MIN} ≤ min < max ≤ ${ALPHA_MAX}`;
+const alphaRange = z.tuple([num(RANGE), num(RANGE)], { error: RANGE }).refine(([lo, hi]) => ALPHA_MIN <= lo && lo < hi && hi <= ALPHA_MAX, RANGE);
 
 /** What a catalogue makes of a prompt: a global direction (method 3) and/or a latent mapper (method 2). */
 export const PROMPT_KINDS = ['direction', 'mapper'] as const;
@@ -64,7 +68,7 @@ export const PromptEntry = z
     neutral: text(),
     target: text(),
     tags: z.array(slug('a tag of a-z, 0-9 and "-"'), { error: 'a list of tags' }),
-    alpha: num().optional(),
+    alpha: alpha.optional(),
     beta: beta.optional(),
     alphaRange: alphaRange.optional(),
     note: text().optional(),
@@ -82,7 +86,7 @@ export const PromptCatalogue = z
     description: text(),
     defaults: z
       .object({
-        alpha: num(),
+        alpha,
         beta,
         betaFloor: z.number({ error: 'an integer ≥ 0' }).int('an integer ≥ 0').min(0, 'an integer ≥ 0'),
         alphaRange: alphaRange.optional(),

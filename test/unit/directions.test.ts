@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { activeCount, autoBeta, betaCurve, promptEmbedding, relevanceScores, styleDirection, textDirection } from '../../pipeline/core/directions.ts';
+import { commands } from '../../pipeline/cli/commands/index.ts';
+import { activeCount, autoBeta, betaCurve, checkAlpha, promptEmbedding, relevanceScores, styleDirection, textDirection } from '../../pipeline/core/directions.ts';
+import { thrownBy } from '../helpers/errors.ts';
 
 describe('text direction', () => {
   it('averages normalised template embeddings, then normalises', () => {
@@ -48,5 +50,22 @@ describe('style direction Δs (hand computation)', () => {
     expect(autoBeta(many, 30)).toBe(0.12); // 30 is not > 30; 100 > 30 at β ≤ 0.12
     expect(autoBeta(many, 200)).toBe(0.1); // fallback
     expect(activeCount([0.1], 0.1)).toBe(1);
+  });
+});
+
+describe('α range (DESIGN §5)', () => {
+  it('accepts the reference slider [-10, 10] and refuses anything else with E_INPUT', () => {
+    for (const a of [-10, -4.1, 0, 10]) expect(() => checkAlpha(a)).not.toThrow();
+    for (const a of [-10.5, 11, 1e30, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const e = thrownBy(() => checkAlpha(a, '--alpha'));
+      expect([e.code, e.message]).toEqual(['E_INPUT', `--alpha must be in [-10, 10], got ${a}`]);
+    }
+  });
+
+  it('edit refuses --alpha outside it before opening the build', async () => {
+    const edit = commands.find((c) => c.path.join(' ') === 'edit')!;
+    const io = { out: () => {}, err: () => {}, isTTY: false, env: {}, cwd: '/nowhere' };
+    const values = { build: '/nowhere/build', neutral: 'face', target: 'smiling face', out: '/nowhere/x.png', alpha: '-4,0,40' };
+    await expect(edit.run({ values, positionals: [], io })).rejects.toThrow('--alpha must be in [-10, 10], got 40');
   });
 });

@@ -96,8 +96,12 @@ describe('bad prompt files give readable E_INPUT errors', () => {
     expect(bad((j) => (j.prompts[0].target = 'face'))).toMatch(/field "target": expected a target that differs from the neutral prompt/);
     expect(bad((j) => (j.prompts = []))).toBe('E_INPUT: x.json: field "prompts": expected at least one prompt, found []');
     expect(bad((j) => (j.format = 'prompts/2'))).toMatch(/field "format": expected "styleatlas-prompts\/1", found "prompts\/2"/);
-    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alphaRange = [5, 1]))).toMatch(/field "alphaRange": expected \[min, max\] with min < max, found \[5,1\]/);
-    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alpha = 12))).toMatch(/field "alpha": expected α 12 within α range \[-10,10\], found 12/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alphaRange = [5, 1]))).toMatch(/field "alphaRange": expected \[min, max\] with -10 ≤ min < max ≤ 10, found \[5,1\]/);
+    expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).alpha = 12))).toMatch(/field "alpha": expected a number in \[-10, 10\], found 12/);
+    // α beyond the reference's ±10 is refused even where the prompt widens its own range (DESIGN §5).
+    expect(bad((j) => Object.assign(j.prompts[0], { alpha: 12, alphaRange: [-20, 20] }))).toMatch(/prompts\[0\] \(id "smile"\): field "alpha": expected a number in \[-10, 10\], found 12/);
+    expect(bad((j) => Object.assign(j.prompts[0], { alphaRange: [-20, 5] }))).toMatch(/field "alphaRange": expected \[min, max\] with -10 ≤ min < max ≤ 10, found \[-20,5\]/);
+    expect(bad((j) => Object.assign(j.defaults, { alpha: 1e6, alphaRange: [0, 1e7] }))).toMatch(/field "defaults.alpha": expected a number in \[-10, 10\], found 1000000/);
     expect(bad((j) => ((j.prompts[0] as Record<string, unknown>).tags = 'hair'))).toMatch(/field "tags": expected a list of tags, found "hair"/);
   });
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { directionFromBuild } from '../../core/directions.ts';
+import { checkAlpha, directionFromBuild } from '../../core/directions.ts';
 import { fail } from '../../core/errors.ts';
 import { tileGrid, toRGB8 } from '../../core/image.ts';
 import { Encoder } from '../../models/encoder.ts';
@@ -40,7 +40,7 @@ export default defineCommand({
                      ReStyle latents.pt (a tensor [K, num_ws, w_dim] or a dict of [num_ws, w_dim]
                      tensors, read as data); used as they are (no truncation).
                      See docs/edit-your-own-photo.md
-  --alpha LIST       α values, e.g. -4,-2,0,2,4 (default)
+  --alpha LIST       α values in [-10, 10], e.g. -4,-2,0,2,4 (default)
   --beta X|auto      β in [0, 1], or auto (default 0.15, the reference's)
   --beta-floor N     auto-β's channel floor (default 20)
   --models-dir DIR   where the build's bundles are (default models)
@@ -58,6 +58,7 @@ ${runtimeOptionHelp}`,
     const out = requireStr(values, 'out');
     if (!/\.(png|webp)$/i.test(out)) fail('E_INPUT', `--out must end in .png or .webp, got ${out}`);
     const alphas = parseNumberList(str(values, 'alpha') ?? '-4,-2,0,2,4', '--alpha');
+    for (const a of alphas) checkAlpha(a, '--alpha');
     const betaRaw = str(values, 'beta') ?? '0.15';
     const beta = betaRaw === 'auto' ? 'auto' : num(values, 'beta', 0.15, [0, 1]);
     const betaFloor = num(values, 'beta-floor', 20, [0, 1e9]);
