@@ -13,7 +13,7 @@ import { BuildDb } from '../store/build-db.ts';
 import { type RelevanceTable, readRelevanceArrow } from '../store/relevance-arrow.ts';
 import { readFileSync } from 'node:fs';
 import { buildShape } from './relevance-output.ts';
-import type { ChannelSet, RelevanceConfig } from './relevance-plan.ts';
+import { type ChannelSet, type RelevanceConfig, type Shard, channelsOf } from './relevance-plan.ts';
 
 /** Where an imported build's relevance and statistics came from, by file name and sha256. */
 export interface ImportedRelevance {
@@ -59,6 +59,23 @@ export interface FinishedBuild {
   timings: { stage: string; seconds: number; renders: number; detail: string }[];
 }
 
+/**
+ * A shard's folder (`relevance --shard i/n`) has its own relevance.arrow, over its part of the
+ * channels: a build to merge, not one to make directions from.
+ */
+function checkComplete(dirArg: string, shardMeta: string | undefined, table: RelevanceTable, channels: readonly number[]): void {
+  const shard = shardMeta === undefined ? undefined : (JSON.parse(shardMeta) as Shard);
+  const missing = channels.length - table.rows;
+  if (shard && shard.count > 1) {
+    fail('E_SHARD', `${dirArg} is shard ${shard.index}/${shard.count} of a build: it holds ${table.rows} of the ${channels.length} channels, ${missing} are missing`,
+      `merge the ${shard.count} shards into one build first (styleatlas merge --out DIR SHARD_DIR…) and use that`);
+  }
+  if (missing !== 0 || table.channel.some((c, i) => c !== channels[i])) {
+    fail('E_STORE', `${dirArg}/relevance.arrow holds ${table.rows} channels, not the ${channels.length} of the build's channel set`,
+      'the build folder is damaged: rebuild it with `styleatlas relevance`');
+  }
+}
+
 export function openBuild(dirArg: string): FinishedBuild {
   const dir = resolve(dirArg);
   const dbPath = join(dir, 'build.sqlite');
@@ -73,6 +90,7 @@ export function openBuild(dirArg: string): FinishedBuild {
     const bytes = readFileSync(arrowPath);
     const table = readRelevanceArrow(bytes);
     if (table.dim !== dim) fail('E_STORE', `${arrowPath}: direction size ${table.dim}, the build says ${dim}`);
+    checkComplete(dirArg, db.getMeta('shard'), table, channelsOf(layout, config.channelSet));
     const relevance: BuildRelevance = { ...table, total: layout.total, sigma: Float64Array.from(table.channel, (c) => sigma[c]) };
     return { id: basename(dir), dir, config, layout, dim, table, relevance, mu, sigma, relevanceSha256: sha256Hex(bytes), meta: db.allMeta(), timings: db.timings() };
   } finally {
