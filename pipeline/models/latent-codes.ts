@@ -98,6 +98,7 @@ export function readCodesFile(path: string): CodesFile {
     else if (value instanceof Map) out = { name, format: 'torch', ...stackDict(value, name) };
     else return fail('E_INPUT', `${name} holds ${describe(value)}; latent codes are a tensor or a dict of tensors (e4e/pSp/ReStyle latents.pt)`);
   }
+  if (out.data.length === 0) fail('E_INPUT', `${name} holds no codes: its shape is [${out.shape.join(', ')}]`, 'give a file with at least one row of codes');
   checkFinite(out.data, out.shape, name);
   return out;
 }
