@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TextDirection } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
+import { decodeUtf8 } from '../core/utf8.ts';
 import type { Encoder } from '../models/encoder.ts';
 import type { TextCache, TextCacheKey } from '../store/text-cache.ts';
 import { DEFAULT_TEXT_BATCH, type TextTower, checkNotEmpty, checkPromptPair, checkTemplates, checkedTextDirection, embedPrompts } from '../text/templates.ts';
@@ -45,12 +46,13 @@ export interface DeltaT extends TextDirection {
 }
 
 export function loadTemplates(path: string = defaultTemplatesFile()): string[] {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch {
-    fail('E_MISSING', `template file ${path} does not exist`, `the 79 ImageNet templates ship as data/clip/imagenet-templates-79.json`);
+    return fail('E_MISSING', `template file ${path} does not exist`, `the 79 ImageNet templates ship as data/clip/imagenet-templates-79.json`);
   }
+  const text = decodeUtf8(bytes, path);
   try {
     return checkTemplates(JSON.parse(text), path);
   } catch (e) {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ALPHA_LIMITS } from '../core/directions.ts';
 import { fail } from '../core/errors.ts';
+import { decodeUtf8 } from '../core/utf8.ts';
 import { describeValue, valueAt } from '../core/values.ts';
 
 export const PROMPTS_FORMAT = 'styleatlas-prompts/1';
@@ -177,12 +178,13 @@ export function parsePrompts(json: unknown, where: string): PromptCatalogue {
 
 /** Read and validate a prompt file: E_MISSING if absent, E_INPUT if not JSON or not valid. */
 export function loadPrompts(path: string): PromptCatalogue {
-  let raw: string;
+  let bytes: Uint8Array;
   try {
-    raw = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     return fail('E_MISSING', `prompt file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the --prompts path');
   }
+  const raw = decodeUtf8(bytes, path);
   let json: unknown;
   try {
     json = JSON.parse(raw);
