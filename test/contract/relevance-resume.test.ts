@@ -2,12 +2,15 @@
  * Resume and shards give exactly the bytes one uninterrupted build gives (relevance.arrow and
  * fs3.npy, and the downloads a catalogue makes of them); bad combinations are refused.
  */
-import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, StyleAtlasError } from '../../pipeline/core/errors.ts';
 import { BuildDb } from '../../pipeline/store/build-db.ts';
+import { encodeNpy } from '../../pipeline/store/npy.ts';
 import { readRelevanceArrowFile } from '../../pipeline/store/relevance-file.ts';
+import { commands } from '../../pipeline/cli/commands/index.ts';
+import { openBuild } from '../../pipeline/stages/build-reader.ts';
 import { runCatalogue } from '../../pipeline/stages/catalogue.ts';
 import { mergeShards } from '../../pipeline/stages/merge.ts';
 import { type RelevanceRun, runRelevanceBuild } from '../../pipeline/stages/relevance-build.ts';
@@ -78,6 +81,38 @@ describe('relevance builds', () => {
     await run(partial, { shard: { index: 1, count: 3 }, maxChunks: 1 });
     await expectCode(() => mergeShards([dirs[0], partial, dirs[2]], join(tmp, 'm5')), 'E_SHARD', /incomplete: 3 of 4 chunks left/);
     await expectCode(() => mergeShards(dirs, join(tmp, 'merged')), 'E_SHARD', /already holds a build/);
+  }, 300_000);
+
+  it('a single shard is not a finished build: catalogue, edit and the build reader refuse it, naming what is missing', async () => {
+    const shard = join(tmp, 'shard0');
+    const said = /^.*shard0 is shard 0\/3 of a build: it holds 160 of the 464 channels, 304 are missing$/;
+    await expectCode(() => openBuild(shard), 'E_SHARD', said);
+    const prompts = join(tmp, 'one-prompt.json');
+    writeFileSync(prompts, JSON.stringify({ format: 'styleatlas-prompts/1', id: 'one', title: 'One', description: 'one prompt', defaults: { alpha: 2, beta: 0.1, betaFloor: 5 },
+      prompts: [{ id: 'red', neutral: 'photo', target: 'red photo', tags: [] }] }));
+    const out = join(tmp, 'cat-shard');
+    await expectCode(runCatalogue({ buildDir: shard, promptsFile: prompts, outDir: out, modelsDir: MODELS, gallerySeeds: [7], galleryColumns: 2, runtime: {} }), 'E_SHARD', said);
+    expect(existsSync(out)).toBe(false);
+    const edit = commands.find((c) => c.path.join(' ') === 'edit')!;
+    const png = join(tmp, 'shard-edit.png');
+    const io = { out: () => {}, err: () => {}, isTTY: false, env: {}, cwd: tmp };
+    await expectCode(edit.run({ values: { build: shard, neutral: 'photo', target: 'red photo', out: png, 'models-dir': MODELS, 'no-cache': true }, positionals: [], io }), 'E_SHARD', said);
+    expect(existsSync(png)).toBe(false);
+    expect(openBuild(join(tmp, 'merged')).table.rows).toBe(464);
+  }, 300_000);
+
+  it('edit --codes with zero rows of codes is refused (E_INPUT) and writes no image', async () => {
+    const edit = commands.find((c) => c.path.join(' ') === 'edit')!;
+    const io = { out: () => {}, err: () => {}, isTTY: false, env: {}, cwd: tmp };
+    const total = openBuild(join(tmp, 'whole')).layout.total;
+    for (const shape of [[0, total], [0, 4, 8]]) {
+      const codes = join(tmp, `zero-${shape.length}.npy`);
+      writeFileSync(codes, encodeNpy({ dtype: 'float32', shape, data: new Float32Array(0) }));
+      const png = join(tmp, `zero-${shape.length}.png`);
+      const values = { build: join(tmp, 'whole'), neutral: 'photo', target: 'red photo', out: png, codes, 'models-dir': MODELS, 'no-cache': true };
+      await expectCode(edit.run({ values, positionals: [], io }), 'E_INPUT', new RegExp(`^zero-${shape.length}\\.npy holds no codes: its shape is \\[${shape.join(', ')}\\]$`));
+      expect(existsSync(png)).toBe(false);
+    }
   }, 300_000);
 
   it("a catalogue of the resumed build publishes the uninterrupted build's download bytes", async () => {

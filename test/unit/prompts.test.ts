@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isStyleAtlasError } from '../../pipeline/core/errors.ts';
+import { invalidUtf8Offset } from '../../pipeline/core/utf8.ts';
 import { VOCABULARY } from '../../pipeline/onnx/colour-world-space.ts';
+import { loadTemplates } from '../../pipeline/stages/text-directions.ts';
 import { loadPrompts, parsePrompts, resolvePrompt } from '../../pipeline/store/prompts.ts';
 import { REPO } from '../helpers/bundles.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -137,5 +139,43 @@ describe('bad prompt files give readable E_INPUT errors', () => {
     expect(error(() => loadPrompts(join(dir, 'broken.json')))).toMatch(/^E_INPUT: .*broken.json: not valid JSON/);
     writeFileSync(join(dir, 'array.json'), '[]');
     expect(error(() => loadPrompts(join(dir, 'array.json')))).toMatch(/^E_INPUT: .*array.json: the file: expected a JSON object, found \[\]/);
+  });
+
+  it('loadPrompts: a file that is not UTF-8 is refused naming the byte offset, not stored with U+FFFD', () => {
+    const dir = tempDir();
+    const good = readFileSync(FACES);
+    const at = good.indexOf('smiling face');
+    // A Latin-1 "é" (0xe9) inside a target, as an editor set to Latin-1 saves it.
+    const latin1 = Buffer.concat([good.subarray(0, at), Buffer.from([0xe9]), good.subarray(at)]);
+    writeFileSync(join(dir, 'latin1.json'), latin1);
+    expect(error(() => loadPrompts(join(dir, 'latin1.json')))).toBe(
+      `E_INPUT: ${join(dir, 'latin1.json')} is not UTF-8: the bytes at offset ${at} (e9 73 6d 69) are not a UTF-8 character`,
+    );
+  });
+});
+
+describe('UTF-8 check', () => {
+  it('finds the first byte that does not begin a well-formed sequence, and accepts every well-formed one', () => {
+    const enc = new TextEncoder();
+    expect(invalidUtf8Offset(enc.encode('ascii, é, ✓, 😀, \u{10ffff}'))).toBe(-1);
+    const cases: [number[], number][] = [
+      [[0x61, 0x80], 1], // a lone continuation byte
+      [[0x61, 0xc3], 1], // cut short at the end
+      [[0xc3, 0x28], 0], // a lead byte without its continuation
+      [[0xc0, 0xaf], 0], // overlong "/"
+      [[0xe0, 0x80, 0xaf], 0], // overlong
+      [[0xed, 0xa0, 0x80], 0], // a surrogate (U+D800)
+      [[0xf4, 0x90, 0x80, 0x80], 0], // above U+10FFFF
+      [[0x61, 0x62, 0xff], 2],
+    ];
+    for (const [bytes, at] of cases) expect(invalidUtf8Offset(Uint8Array.from(bytes)), bytes.join(' ')).toBe(at);
+    // Agrees with the platform's strict decoder.
+    for (const [bytes] of cases) expect(() => new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes))).toThrow();
+  });
+
+  it('template lists are checked the same way', () => {
+    const file = join(tempDir(), 'templates.json');
+    writeFileSync(file, Buffer.concat([Buffer.from('["a photo of a {} caf'), Buffer.from([0xe9]), Buffer.from('"]')]));
+    expect(error(() => loadTemplates(file))).toBe(`E_INPUT: ${file} is not UTF-8: the bytes at offset 21 (e9 22 5d) are not a UTF-8 character`);
   });
 });
