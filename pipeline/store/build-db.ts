@@ -2,6 +2,11 @@
  * A relevance build's progress and provenance, in SQLite (`build.sqlite` in the build folder).
  * Each finished chunk of channels is committed in one transaction, so a build killed at any
  * point resumes from its last committed chunk.
+ *
+ * A writer works in WAL mode and, when it closes, puts the file back in rollback-journal mode: a
+ * finished build is then one file, and the readers (catalogue, edit, merge, the checks of a refused
+ * --resume) open it read-only and leave no -wal/-shm files beside it. A file that is not a build
+ * database, or is damaged, is E_STORE at open, never an SqliteError later.
  */
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
@@ -54,20 +59,40 @@ function floats(b: Buffer): Float32Array {
 export class BuildDb {
   readonly db: Database.Database;
 
+  private readonly writable: boolean;
+
   constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
+    this.writable = !(opts.readonly ?? false);
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      db = new Database(path, { readonly: !this.writable, fileMustExist: !this.writable });
+      // Reads every page: a truncated or garbled file is refused here, not halfway through a merge.
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(String(check));
+      if (this.writable) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.exec(SCHEMA);
+      }
     } catch (e) {
-      fail('E_STORE', `cannot open build database ${path}: ${(e as Error).message}`);
+      db?.close();
+      fail('E_STORE', `${path} is not a readable build database (${(e as Error).message})`,
+        'the file is damaged or is not a build.sqlite: run the build again into a new --out (or merge its shards again)');
     }
-    if (!opts.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
-    }
+    this.db = db;
   }
 
+  /** A writer checkpoints the WAL into the file and leaves it in rollback mode (see above). */
   close(): void {
+    if (!this.db.open) return;
+    if (this.writable) {
+      try {
+        this.db.pragma('journal_mode = DELETE');
+      } catch {
+        // Another connection is reading: the file stays in WAL mode, and SQLite removes the -wal
+        // and -shm files when the last connection closes.
+      }
+    }
     this.db.close();
   }
 
