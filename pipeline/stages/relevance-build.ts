@@ -88,19 +88,19 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     lock = FolderLock.acquire(run.outDir, `relevance --shard ${shardLabel}`);
     const takeOver = lock.takeOverNote();
     if (takeOver) log(`relevance: ${takeOver}`);
-    db = new BuildDb(join(run.outDir, 'build.sqlite'));
-    const storedRaw = db.getMeta('config');
-    const stored = storedRaw ? (JSON.parse(storedRaw) as RelevanceConfig) : undefined;
+    const dbPath = join(run.outDir, 'build.sqlite');
+    const { config: stored, shard: storedShard } = existsSync(dbPath) ? storedBuild(dbPath) : {};
     const refuseOther = (c: RelevanceConfig) => {
       const diff = stored ? configDifferences(stored, c) : [];
       if (diff.length) fail('E_RESUME', `${run.outDir} holds a build with other settings (${diff.join('; ')})`, 'use another --out, or repeat the original settings (and --stats file)');
     };
     if (stored) {
-      refuseOther({ ...config, statsSha256: stored.statsSha256 }); // settings first, before any statistics are computed
-      const storedShard = db.getMeta('shard');
+      // Settings first, before any statistics are computed, and from a read-only look: a refusal leaves the folder as it was.
+      refuseOther({ ...config, statsSha256: given?.sha256 ?? stored.statsSha256 });
       if (storedShard && storedShard !== JSON.stringify(shard)) fail('E_RESUME', `${run.outDir} holds shard ${storedShard}, not ${JSON.stringify(shard)}`);
       if (!run.resume) fail('E_RESUME', `${run.outDir} already holds a build`, 'pass --resume to continue it, or choose another --out');
     }
+    db = new BuildDb(dbPath);
     const { stats, seconds: statsSeconds } = given ? { stats: given, seconds: 0 } : await ownStats(run, gen, config, db, log);
     config = { ...config, statsSha256: stats.sha256 };
     if (stored) refuseOther(config);
@@ -187,6 +187,17 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     lock?.release();
     await enc?.release();
     await gen.release();
+  }
+}
+
+/** The settings and shard a build folder's database holds, read without writing to it. */
+function storedBuild(path: string): { config?: RelevanceConfig; shard?: string } {
+  const db = new BuildDb(path, { readonly: true });
+  try {
+    const config = db.getMeta('config');
+    return { config: config === undefined ? undefined : (JSON.parse(config) as RelevanceConfig), shard: db.getMeta('shard') };
+  } finally {
+    db.close();
   }
 }
 
