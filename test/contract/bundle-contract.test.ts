@@ -62,3 +62,15 @@ it('opening only the text tower still checks visual.onnx', async () => {
   expect(e.code).toBe('E_MANIFEST');
   expect(e.message).toMatch(/visual\.onnx input pixel_values/);
 });
+
+it('an embedding size D that disagrees with visual.onnx is refused at open, naming architecture.embedDim', async () => {
+  const dir = join(tmp, 'other-d');
+  cpSync(modelDir('colour-world'), dir, { recursive: true });
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const d = m.architecture.embedDim;
+  m.architecture.embedDim = d + 1;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  const e = await refusal(Encoder.open(dir, { parts: [] }));
+  expect(e.code).toBe('E_MANIFEST');
+  expect(e.message).toMatch(new RegExp(`key "architecture\\.embedDim": expects visual\\.onnx output image_embeds of shape \\[batch, ${d + 1}\\], the graph has \\[batch, ${d}\\]`));
+});
