@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'E_CHECKPOINT' // a checkpoint is unsafe or malformed
   | 'E_GRAD' // a graph cannot be differentiated as asked (an operator without a gradient rule, a shape it cannot know)
   | 'E_STORE' // an output store (Arrow, SQLite) is unreadable or inconsistent
+  | 'E_OUTPUT' // an output cannot be written there (disk full, no permission, a file where a folder goes)
   | 'E_DEVICE' // the asked device (cuda, webgpu) cannot run here or cannot run the whole graph
   | 'E_LOCKED' // another process (named by pid and host) is writing the same folder
   | 'E_CONFIG' // a nightly config file has an unknown, missing or wrong key

@@ -13,7 +13,7 @@ import { fail } from '../core/errors.ts';
 import { sha256Hex } from '../models/bundle.ts';
 import { tempSibling } from '../store/atomic.ts';
 import { BuildDb, type RunRecord } from '../store/build-db.ts';
-import { processAlive } from '../store/lock.ts';
+import { removeDeadEntries } from '../store/leftovers.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { arrowMetadata } from './relevance-build.ts';
 import { type BuildOutputs, buildShape, writeBuildOutputs } from './relevance-output.ts';
@@ -45,17 +45,6 @@ function openShard(dir: string): ShardBuild {
     fail('E_SHARD', `${dir} has no build configuration`);
   }
   return { dir, db, config: JSON.parse(config), shard: JSON.parse(shard) };
-}
-
-/** Temporary siblings of `out` left by merges that were killed (their pid is gone). */
-function removeDeadTemps(out: string): void {
-  const parent = dirname(out);
-  if (!existsSync(parent)) return;
-  const prefix = `${basename(out)}.tmp-`;
-  for (const name of readdirSync(parent)) {
-    const pid = name.startsWith(prefix) ? Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]) : NaN;
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
 }
 
 function checkShards(shards: readonly ShardBuild[]): void {
@@ -135,7 +124,7 @@ export function mergeShards(shardDirs: readonly string[], outDir: string): Build
   try {
     for (const d of shardDirs) shards.push(openShard(d));
     checkShards(shards);
-    removeDeadTemps(out);
+    removeDeadEntries(dirname(out), `${basename(out)}.tmp-`); // left by killed merges
     mkdirSync(dirname(out), { recursive: true });
     const tmp = tempSibling(out);
     mkdirSync(tmp);

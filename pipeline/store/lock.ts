@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { processAlive } from './leftovers.ts';
 
 export interface LockHolder {
   pid: number;
@@ -25,16 +26,6 @@ function readHolder(path: string): LockHolder | undefined {
     return JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
   } catch {
     return undefined; // not written yet, or being replaced
-  }
-}
-
-/** Whether a pid on this host is a running process. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
