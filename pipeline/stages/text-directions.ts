@@ -49,8 +49,11 @@ export function loadTemplates(path: string = defaultTemplatesFile()): string[] {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
-  } catch {
-    return fail('E_MISSING', `template file ${path} does not exist`, `the 79 ImageNet templates ship as data/clip/imagenet-templates-79.json`);
+  } catch (e) {
+    // Only a missing file is "missing": a folder, a permission or a symlink loop is said as it is.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail('E_MISSING', `template file ${path} does not exist`, `the 79 ImageNet templates ship as data/clip/imagenet-templates-79.json`);
+    return fail('E_INPUT', `cannot read template file ${path}: ${(e as Error).message}`, 'give a JSON file for --templates');
   }
   const text = decodeUtf8(bytes, path);
   try {

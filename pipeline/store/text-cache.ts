@@ -12,7 +12,7 @@
  * key and never a stale vector. The prompt is kept exactly as given: "Face" and "face" tokenize
  * alike, but keying on the raw text keeps the cache free of any tokenizer logic.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { fail } from '../core/errors.ts';
@@ -49,6 +49,24 @@ function deleteHint(path: string): string {
   return `delete ${path}: it only holds cached text embeddings and is rebuilt on the next run`;
 }
 
+/** What to do about a cache SQLite cannot use: only a damaged file is worth deleting. */
+function hintFor(e: unknown, path: string): string {
+  switch ((e as { code?: string }).code) {
+    case 'SQLITE_FULL':
+      return 'the disk is full: free some space, or pass --no-cache';
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_PERM':
+    case 'EEXIST': // mkdir -p of its folder: a part of the path is a file
+    case 'ENOTDIR':
+    case 'EACCES':
+    case 'EROFS':
+      return `check that ${dirname(path)} exists and you may write there, give another --text-cache FILE, or pass --no-cache`;
+    default:
+      return deleteHint(path);
+  }
+}
+
 export class TextCache {
   private constructor(
     readonly path: string,
@@ -58,6 +76,7 @@ export class TextCache {
   /** Open (creating it and its folder if needed). An unreadable file is E_STORE with a hint to delete it. */
   static open(pathArg: string): TextCache {
     const path = resolve(pathArg);
+    if (existsSync(path) && statSync(path).isDirectory()) fail('E_STORE', `text-embedding cache ${path} is a directory, not a cache file`, 'give a file path for --text-cache, or pass --no-cache');
     let db: Database.Database | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -72,7 +91,8 @@ export class TextCache {
       db.prepare('SELECT encoder_sha256, templates_sha256, prompt, dim, embedding FROM prompt_embeddings LIMIT 0').all();
     } catch (e) {
       db?.close();
-      fail('E_STORE', `text-embedding cache ${path} is unreadable: ${(e as Error).message}`, deleteHint(path));
+      const code = (e as { code?: string }).code;
+      fail('E_STORE', `text-embedding cache ${path} is unreadable: ${(e as Error).message}${code ? ` (${code})` : ''}`, hintFor(e, path));
     }
     return new TextCache(path, db);
   }
@@ -129,8 +149,9 @@ export class TextCache {
       return f();
     } catch (e) {
       const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_FULL') fail('E_OUTPUT', `text-embedding cache ${this.path} cannot be written: the disk is full (SQLITE_FULL)`, hintFor(e, this.path));
       if (code === 'SQLITE_BUSY') fail('E_STORE', `text-embedding cache ${this.path} is locked by another process: ${(e as Error).message}`, 'wait for the other run, or pass --no-cache');
-      fail('E_STORE', `text-embedding cache ${this.path} is unreadable: ${(e as Error).message}`, deleteHint(this.path));
+      fail('E_STORE', `text-embedding cache ${this.path} is unreadable: ${(e as Error).message}${code ? ` (${code})` : ''}`, hintFor(e, this.path));
     }
   }
 }

@@ -2,7 +2,7 @@
  * `styleatlas delta-t` as a user runs it: a child process in a scratch working directory (so the
  * default cache, data/cache/text-embeddings.sqlite, lands there), on the shipped bundles.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Encoder } from '../../pipeline/models/encoder.ts';
@@ -118,6 +118,28 @@ describe('styleatlas delta-t: bad inputs', () => {
     const junk = join(cwd, 'junk.sqlite');
     writeFileSync(junk, 'not a database '.repeat(200));
     expectFail(run(...tiny, '--neutral', 'face', '--target', 'smiling face', '--text-cache', junk, '--out', out), 1, /E_STORE: text-embedding cache .*junk\.sqlite is unreadable.*\n {2}hint: delete .*junk\.sqlite/);
+  });
+
+  it('a cache, template or --out path that cannot be used says why, not "does not exist"', () => {
+    const dir = join(cwd, 'a-folder.sqlite');
+    mkdirSync(dir);
+    const pair = [...tiny, '--neutral', 'face', '--target', 'smiling face'];
+    const cacheDir = run(...pair, '--text-cache', dir, '--out', out);
+    expectFail(cacheDir, 1, /^E_STORE: text-embedding cache .*a-folder\.sqlite is a directory, not a cache file\n {2}hint: give a file path for --text-cache/);
+    expect(cacheDir.stderr).not.toMatch(/delete/);
+    const loop = join(cwd, 'loop.json');
+    symlinkSync(loop, loop);
+    expectFail(run(...pair, '--no-cache', '--templates', loop, '--out', out), 1, /^E_INPUT: cannot read template file .*loop\.json: ELOOP/);
+    expectFail(run(...pair, '--no-cache', '--templates', dir, '--out', out), 1, /^E_INPUT: cannot read template file .*a-folder\.sqlite: EISDIR/);
+    expectFail(run(...pair, '--no-cache', '--templates', join(cwd, 'none.json'), '--out', out), 1, /^E_MISSING: template file .*none\.json does not exist/);
+    // --out: a folder, or a path through a file; nothing is written anywhere.
+    const outDir = join(cwd, 'out-folder.npy');
+    mkdirSync(outDir);
+    expectFail(run(...pair, '--no-cache', '--out', outDir), 1, /^E_OUTPUT: .*out-folder\.npy is a directory, not a file\n {2}hint: give a file name/);
+    expect(readdirSync(outDir)).toEqual([]);
+    writeFileSync(join(cwd, 'plain'), 'x');
+    expectFail(run(...pair, '--no-cache', '--out', join(cwd, 'plain', 'dt.npy')), 1, /^E_OUTPUT: cannot write .*plain\/dt\.npy: .*plain is a file, not a folder/);
+    expect(readdirSync(cwd).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
   it('usage mistakes exit 2; a bad --out extension is E_INPUT', () => {

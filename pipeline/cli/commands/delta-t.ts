@@ -4,6 +4,7 @@ import { fail } from '../../core/errors.ts';
 import { Encoder } from '../../models/encoder.ts';
 import { encodeNpy } from '../../store/npy.ts';
 import { writeFileAtomic } from '../../store/atomic.ts';
+import { checkOutputFile } from '../../store/output-errors.ts';
 import { TextCache } from '../../store/text-cache.ts';
 import {
   DEFAULT_TEXT_BATCH, type DeltaT, defaultTemplatesFile, checkNotEmpty, deltaT, loadTemplates, templatesSha256,
@@ -67,6 +68,7 @@ async function run(v: CommandContext['values'], io: CliIO): Promise<void> {
   if (target === undefined) fail('E_USAGE', '--target is required', 'styleatlas delta-t --help');
   const outArg = str(v, 'out');
   if (outArg !== undefined && !/\.(npy|json)$/i.test(outArg)) fail('E_INPUT', `--out must end in .npy or .json, got ${outArg}`);
+  if (outArg !== undefined) checkOutputFile(resolve(io.cwd, outArg));
   const cachePath = textCachePath(v, io);
   const top = int(v, 'top', 5, [0, 1_000_000]);
   const batch = int(v, 'batch', DEFAULT_TEXT_BATCH, [1, 65_536]);
