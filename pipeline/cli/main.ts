@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isStyleAtlasError } from '../core/errors.ts';
+import { isDiskFull, outputError } from '../store/output-errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type CliIO, type Command, renderUsage } from './command.ts';
 import { type CommandSection, commandSections, commands } from './commands/index.ts';
@@ -102,7 +103,9 @@ export async function runMain(argv: string[]): Promise<void> {
   }
 }
 
-function reportError(io: CliIO, cmd: Command, e: unknown): number {
+function reportError(io: CliIO, cmd: Command, raw: unknown): number {
+  // A full disk can stop any write; where no stage named the file, the system's path (if any) is said.
+  const e = isDiskFull(raw) ? outputError(raw, (raw as { path?: string }).path ?? 'an output') : raw;
   if (isStyleAtlasError(e)) {
     io.err(`${e.code}: ${e.message}`);
     if (e.hint) io.err(`  hint: ${e.hint}`);

@@ -130,6 +130,8 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildSummar
   if (code !== 0 || !existsSync(join(staging, 'index.html'))) {
     rmSync(staging, { recursive: true, force: true });
     const tail = log.slice(-25).join('\n');
+    // Vite and rolldown report a full disk in their own words.
+    if (log.some((l) => /No space left on device|ENOSPC/.test(l))) fail('E_OUTPUT', `cannot write ${outDir}: the disk is full (astro build, exit ${code})`, 'free some space on that disk (the new site is built beside the old one), or give another --out');
     fail('E_RUNTIME', `astro build failed (exit ${code}):\n${tail}`, 'run with --verbose for the whole log');
   }
   const pages = countPages(staging);

@@ -17,6 +17,7 @@ import { ModelSession, type RuntimeOptions } from '../models/runtime.ts';
 import { CatalogueDb } from '../store/catalogue-db.ts';
 import { type ResolvedPrompt, loadPrompts, resolvePrompt } from '../store/prompts.ts';
 import { TextCache } from '../store/text-cache.ts';
+import { checkOutputDir, outputError } from '../store/output-errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
 import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
@@ -65,6 +66,7 @@ function sha(value: unknown): string {
 export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary> {
   const log = run.log ?? (() => {});
   // 1. Everything that can be refused, before anything is written.
+  checkOutputDir(run.outDir);
   const build = openBuild(run.buildDir);
   const catalogue = loadPrompts(run.promptsFile);
   const all = catalogue.prompts.map((p) => resolvePrompt(catalogue, p));
@@ -94,7 +96,11 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
       }
     }
     // 2. The catalogue: models, build, directions.
-    mkdirSync(run.outDir, { recursive: true });
+    try {
+      mkdirSync(run.outDir, { recursive: true });
+    } catch (e) {
+      throw outputError(e, run.outDir);
+    }
     db = new CatalogueDb(join(run.outDir, 'catalogue.sqlite'));
     const rel = (p: string) => relative(run.outDir, p).split('\\').join('/');
     const assets = join(run.outDir, 'assets');

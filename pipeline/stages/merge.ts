@@ -7,13 +7,13 @@
  * Atomic: the build is written in a temporary sibling and renamed into place, so a failed or
  * killed merge leaves no --out and can simply be run again.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { sha256Hex } from '../models/bundle.ts';
-import { tempSibling } from '../store/atomic.ts';
+import { tempDirFor } from '../store/atomic.ts';
 import { BuildDb, type RunRecord } from '../store/build-db.ts';
-import { removeDeadEntries } from '../store/leftovers.ts';
+import { checkOutputDir, outputError } from '../store/output-errors.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { arrowMetadata } from './relevance-build.ts';
 import { type BuildOutputs, buildShape, writeBuildOutputs } from './relevance-output.ts';
@@ -117,6 +117,7 @@ function fillMerged(tmp: string, shards: readonly ShardBuild[]): BuildOutputs {
 export function mergeShards(shardDirs: readonly string[], outDir: string): BuildOutputs {
   if (shardDirs.length === 0) fail('E_USAGE', 'merge needs at least one shard folder');
   const out = resolve(outDir);
+  checkOutputDir(out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     fail('E_SHARD', `${outDir} already ${existsSync(join(out, 'build.sqlite')) ? 'holds a build' : 'exists and is not empty'}`, 'merge into a new folder');
   }
@@ -124,10 +125,7 @@ export function mergeShards(shardDirs: readonly string[], outDir: string): Build
   try {
     for (const d of shardDirs) shards.push(openShard(d));
     checkShards(shards);
-    removeDeadEntries(dirname(out), `${basename(out)}.tmp-`); // left by killed merges
-    mkdirSync(dirname(out), { recursive: true });
-    const tmp = tempSibling(out);
-    mkdirSync(tmp);
+    const tmp = tempDirFor(out); // and removes what killed merges left
     let written: BuildOutputs;
     try {
       written = fillMerged(tmp, shards);
@@ -135,7 +133,7 @@ export function mergeShards(shardDirs: readonly string[], outDir: string): Build
       renameSync(tmp, out);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
-      throw e;
+      throw outputError(e, out);
     }
     return { ...written, arrow: join(out, 'relevance.arrow'), fs3: join(out, 'fs3.npy') };
   } finally {

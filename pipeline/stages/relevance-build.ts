@@ -14,6 +14,7 @@ import { type RuntimeOptions, WorkerSession, runtimeExecution } from '../models/
 import { BuildDb } from '../store/build-db.ts';
 import { FolderLock } from '../store/lock.ts';
 import { toolProvenance } from '../store/provenance.ts';
+import { checkOutputDir, isDiskFull, outputError } from '../store/output-errors.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { computeChunk } from './relevance.ts';
 import { RELEVANCE_DEFAULTS, type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
@@ -66,6 +67,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
   const log = run.log ?? (() => {});
   const shard = run.shard ?? { index: 0, count: 1 };
   const shardLabel = `${shard.index}/${shard.count}`;
+  checkOutputDir(run.outDir);
   const gen = await Generator.open(run.generatorDir, run.runtime);
   let enc: Encoder | undefined;
   let db: BuildDb | undefined;
@@ -84,7 +86,11 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       batch: run.config.batch === 'auto' ? defaultBatch(gen.arch.resolution) : run.config.batch,
     };
     validateConfig(config);
-    mkdirSync(run.outDir, { recursive: true });
+    try {
+      mkdirSync(run.outDir, { recursive: true });
+    } catch (e) {
+      throw outputError(e, run.outDir);
+    }
     lock = FolderLock.acquire(run.outDir, `relevance --shard ${shardLabel}`);
     const takeOver = lock.takeOverNote();
     if (takeOver) log(`relevance: ${takeOver}`);
@@ -181,6 +187,9 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       execution,
       outputs,
     };
+  } catch (e) {
+    // Chunks are committed one by one: a full disk loses at most the chunk being computed.
+    throw isDiskFull(e) ? outputError(e, run.outDir, 'free some space on that disk, then run the same command with --resume: the finished chunks are kept') : e;
   } finally {
     await session?.release();
     db?.close();

@@ -20,18 +20,30 @@ const REASONS: Readonly<Record<string, [string, string]>> = Object.freeze({
   EROFS: ['the file system is read-only', 'choose a folder on a writable disk'],
   EISDIR: ['it is a directory', 'give a file name, not a folder'],
   ENOTDIR: ['a part of the path is a file, not a folder', 'choose a path whose folders are folders'],
+  // What mkdir -p says on a read-only mount where the folder does not exist yet.
+  ENOENT: ['a folder on the way cannot be created (a read-only or vanished mount?)', 'choose a folder on a writable disk'],
   // What mkdir -p says when a part of the path is a file.
   EEXIST: ['a part of the path is a file, not a folder', 'choose a path whose folders are folders'],
 });
 
-/** The coded error for a failed write of `path`, or `e` itself when it is not a write failure. */
-export function outputError(e: unknown, path: string): unknown {
+const FULL = new Set(['ENOSPC', 'SQLITE_FULL', 'EDQUOT', 'EFBIG']);
+
+/** A write that failed for want of space (the file system's or SQLite's word for it). */
+export function isDiskFull(e: unknown): boolean {
+  return FULL.has((e as { code?: string })?.code ?? '');
+}
+
+/**
+ * The coded error for a failed write of `path`, or `e` itself when it is not a write failure.
+ * `hint` replaces the generic one (e.g. to say that a build resumes).
+ */
+export function outputError(e: unknown, path: string, hint?: string): unknown {
   if (isStyleAtlasError(e)) return e;
   const code = (e as { code?: unknown })?.code;
   const reason = typeof code === 'string' ? REASONS[code] : undefined;
   if (!reason) return e;
   try {
-    fail('E_OUTPUT', `cannot write ${path}: ${reason[0]} (${code})`, reason[1]);
+    fail('E_OUTPUT', `cannot write ${path}: ${reason[0]} (${code})`, hint ?? reason[1]);
   } catch (coded) {
     return coded;
   }

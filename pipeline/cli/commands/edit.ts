@@ -14,6 +14,7 @@ import { num, parseIntList, parseNumberList, requireStr, str } from '../args.ts'
 import { defineCommand } from '../command.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
 import { textCacheOptionHelp, textCacheOptionSpec, textCachePath } from '../text-cache-options.ts';
+import { checkOutputFile } from '../../store/output-errors.ts';
 
 /** Base style codes [K, C_total] from s [K, C_total], w [K, wDim] or ws [K, numWs, wDim] (.npy or latents.pt). */
 async function codesFromFile(gen: Generator, path: string): Promise<{ codes: Float32Array; k: number; rowNames: string[] | null }> {
@@ -57,6 +58,7 @@ ${runtimeOptionHelp}`,
   async run({ values, io }) {
     const out = requireStr(values, 'out');
     if (!/\.(png|webp)$/i.test(out)) fail('E_INPUT', `--out must end in .png or .webp, got ${out}`);
+    checkOutputFile(resolve(io.cwd, out));
     const alphas = parseNumberList(str(values, 'alpha') ?? '-4,-2,0,2,4', '--alpha');
     for (const a of alphas) checkAlpha(a, '--alpha');
     const betaRaw = str(values, 'beta') ?? '0.15';

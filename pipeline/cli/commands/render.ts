@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fail } from '../../core/errors.ts';
 import { tileGrid, toRGB8 } from '../../core/image.ts';
 import { Generator } from '../../models/generator.ts';
@@ -5,6 +6,7 @@ import { writeRGB } from '../../store/images.ts';
 import { int, num, parseIntList, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+import { checkOutputFile } from '../../store/output-errors.ts';
 
 export default defineCommand({
   path: ['render'],
@@ -31,6 +33,7 @@ ${runtimeOptionHelp}`,
   async run({ values, io }) {
     const out = requireStr(values, 'out');
     if (!/\.(png|webp)$/i.test(out)) fail('E_INPUT', `--out must end in .png or .webp, got ${out}`);
+    checkOutputFile(resolve(io.cwd, out));
     const seeds = parseIntList(str(values, 'seeds') ?? '0-7', '--seeds');
     if (seeds.length > 4096) fail('E_INPUT', `--seeds: ${seeds.length} images is too many for one sheet (max 4096)`);
     const psi = num(values, 'psi', 0.7, [0, 1]);
