@@ -3,7 +3,8 @@
  * into directions, with suggested α and β. Validated once at load; an error names the entry, the
  * field, what was expected and what was found, and carries E_INPUT.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ALPHA_LIMITS } from '../core/directions.ts';
@@ -176,13 +177,30 @@ export function parsePrompts(json: unknown, where: string): PromptCatalogue {
   return cat;
 }
 
+/** The names of the shipped prompt catalogues (`colour-world`, `faces`, …). */
+export function shippedPromptNames(): string[] {
+  return readdirSync(SHIPPED_PROMPTS_DIR).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+}
+
+/**
+ * What `--prompts` names: a shipped catalogue by its name (`colour-world`: no folder, no .json),
+ * read from the package wherever the command runs; anything else is a file path, relative to the
+ * current folder. Never one for the other: a path that is not there is E_MISSING.
+ */
+export function promptsPath(arg: string, cwd: string): string {
+  if (!SLUG.test(arg)) return resolve(cwd, arg);
+  const names = shippedPromptNames();
+  if (!names.includes(arg)) fail('E_MISSING', `no shipped prompt catalogue is named ${JSON.stringify(arg)}`, `the shipped ones are ${names.join(', ')}; a file of your own needs its path (e.g. ./${arg}.json)`);
+  return join(SHIPPED_PROMPTS_DIR, `${arg}.json`);
+}
+
 /** Read and validate a prompt file: E_MISSING if absent, E_INPUT if not JSON or not valid. */
 export function loadPrompts(path: string): PromptCatalogue {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    return fail('E_MISSING', `prompt file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the --prompts path');
+    return fail('E_MISSING', `prompt file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, `check the --prompts path (relative to the current folder); a shipped catalogue is named without a path: ${shippedPromptNames().join(', ')}`);
   }
   const raw = decodeUtf8(bytes, path);
   let json: unknown;

@@ -2,7 +2,7 @@
  * The catalogue and edit commands as a user runs them, on tiny + tiny-clip with the faces
  * prompts; the published downloads read back in NumPy (and an independent safetensors reader).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, expect, it } from 'vitest';
@@ -35,6 +35,21 @@ it('finds "smiling" by typing "smil", and a rerun recomputes nothing', () => {
   db.close();
   const again = cli(['catalogue', '--build', build, '--prompts', join(REPO, 'data', 'prompts', 'faces.json'), '--out', cat, '--no-cache', '--quiet', '--columns', '5']);
   expect(again.stderr).toMatch(/0 computed, \d+ unchanged, 0 removed/);
+});
+
+it('runs from any folder: a shipped prompt catalogue by name comes from the package, paths from the current folder', () => {
+  const elsewhere = join(tmp, 'elsewhere');
+  mkdirSync(elsewhere);
+  const args = ['catalogue', '--build', build, '--out', 'cat', '--models-dir', join(REPO, 'models'), '--no-cache', '--quiet', '--columns', '3'];
+  const byName = cli([...args, '--prompts', 'faces'], { cwd: elsewhere });
+  expect(byName.status, byName.stderr).toBe(0);
+  expect(byName.stderr).toMatch(/faces on tiny-tiny-clip: \d+ computed/);
+  expect(existsSync(join(elsewhere, 'cat', 'catalogue.sqlite'))).toBe(true); // --out: the current folder
+  // A path is the user's, relative to where they are: the README's data/prompts/… is not here.
+  const byPath = cli([...args, '--prompts', 'data/prompts/faces.json'], { cwd: elsewhere });
+  expect(byPath.stderr).toMatch(/^E_MISSING: prompt file .*elsewhere\/data\/prompts\/faces\.json cannot be read \(ENOENT\)\n {2}hint: .*named without a path: colour-world, faces/);
+  const unknown = cli([...args, '--prompts', 'no-such-set'], { cwd: elsewhere });
+  expect(unknown.stderr).toMatch(/^E_MISSING: no shipped prompt catalogue is named "no-such-set"\n {2}hint: the shipped ones are colour-world, faces; a file of your own needs its path/);
 });
 
 it('fs3.npy, and each direction as .npz / .safetensors / .json, read back with the same values', () => {

@@ -6,6 +6,7 @@ import { GALLERY_DEFAULTS } from '../../stages/galleries.ts';
 import { flag, int, parseIntList, requireStr, str } from '../args.ts';
 import { type CommandContext, defineCommand } from '../command.ts';
 import { progressPrinter } from '../progress.ts';
+import { promptsPath } from '../../store/prompts.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
 import { textCacheOptionHelp, textCacheOptionSpec, textCachePath } from '../text-cache-options.ts';
 
@@ -23,7 +24,7 @@ const DEFAULT_SEEDS = `${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}`;
 export default defineCommand({
   path: ['catalogue'],
   summary: 'compute every direction (and mapper) of a prompt file on a build: Δs, galleries, measurements, downloads',
-  usage: '--build DIR --prompts FILE [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--method1] [--force]',
+  usage: '--build DIR --prompts FILE|NAME [--out DIR] [--models-dir DIR] [--gallery-seeds LIST] [--columns N] [--method1] [--force]',
   details: `For each prompt pair: Δt over the 79 templates, Δs with its β (given or automatic), a gallery of
 fixed samples × a row of α values (WebP), the mean CLIP score of the target text and the mean
 pixel colour along α, and downloads (.safetensors, .npz, .json). Writes catalogue.sqlite (with
@@ -38,7 +39,9 @@ gallery samples at a row of strengths), its held-out scores and its downloads (.
 testSamples, checkpointEvery, strengths}; left out, the official trainer's.
 
   --build DIR           a finished relevance build
-  --prompts FILE        a prompt catalogue (e.g. data/prompts/colour-world.json)
+  --prompts FILE|NAME   a prompt catalogue: a file (relative to the current folder), or the name
+                        of one that ships with StyleAtlas (colour-world, faces), found wherever
+                        the command runs
   --out DIR             catalogue folder (default data/build/catalogue)
   --models-dir DIR      where the build's bundles are (default models)
   --gallery-seeds LIST  sample seeds of the gallery rows (default ${DEFAULT_SEEDS})
@@ -70,7 +73,7 @@ ${runtimeOptionHelp}`,
     const printer = progressPrinter(io, { quiet: flag(values, 'quiet') });
     const summary = await runCatalogue({
       buildDir: resolve(io.cwd, requireStr(values, 'build')),
-      promptsFile: resolve(io.cwd, requireStr(values, 'prompts')),
+      promptsFile: promptsPath(requireStr(values, 'prompts'), io.cwd),
       outDir: resolve(io.cwd, str(values, 'out') ?? join('data', 'build', 'catalogue')),
       modelsDir: resolve(io.cwd, str(values, 'models-dir') ?? 'models'),
       gallerySeeds: parseIntList(str(values, 'gallery-seeds') ?? DEFAULT_SEEDS, '--gallery-seeds'),
