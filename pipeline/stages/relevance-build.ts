@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { type ExecutionRecord, describeExecution } from '../models/devices.ts';
 import { Encoder } from '../models/encoder.ts';
-import { buildRenderEncodeModel } from '../models/fused.ts';
+import { buildRenderEncodeModel, describeRenderGraph, renderBatch, renderGraphFor } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
 import { type RuntimeOptions, WorkerSession, runtimeExecution } from '../models/runtime.ts';
 import { BuildDb } from '../store/build-db.ts';
@@ -60,6 +60,8 @@ export interface RelevanceSummary {
   statsSeconds: number;
   /** Where this run's chunks ran (undefined when it had no chunk left to compute). */
   execution?: ExecutionRecord;
+  /** The render graph they were computed with (describeRenderGraph), as recorded in build.sqlite. */
+  renderGraph?: string;
   outputs?: BuildOutputs;
 }
 
@@ -86,6 +88,8 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       batch: run.config.batch === 'auto' ? defaultBatch(gen.arch.resolution) : run.config.batch,
     };
     validateConfig(config);
+    // Before the folder is touched: a render graph that cannot run here is refused with nothing written.
+    const render = await renderGraphFor(gen, run.runtime.device ?? 'cpu', config.renderGraph ?? 'portable');
     try {
       mkdirSync(run.outDir, { recursive: true });
     } catch (e) {
@@ -132,13 +136,17 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     log(`relevance: ${shardChannels} channels (${config.channelSet}${shard.count > 1 ? `, shard ${shardLabel}` : ''}), ${todo.length} of ${chunks.length} chunks to do, ${rendersPerChannel} renders per channel`);
     let renders = 0;
     let execution: ExecutionRecord | undefined;
+    let renderGraph: string | undefined;
+    let fixedBatch: number | undefined;
     const t0 = performance.now();
     if (todo.length > 0) {
       // The model's bytes go to the worker in memory: no temporary file to leave behind.
-      session = await WorkerSession.open(buildRenderEncodeModel(gen, enc), 'render+encode', run.runtime);
+      fixedBatch = renderBatch(render, config.batch);
+      session = await WorkerSession.open(buildRenderEncodeModel(gen, enc, { render, batch: fixedBatch }), 'render+encode', run.runtime);
       execution = runtimeExecution({ ...run.runtime, device: session.device });
-      const runId = db.addRun(shardLabel, execution);
-      log(`relevance: running on ${describeExecution(execution)}`);
+      renderGraph = describeRenderGraph(render);
+      const runId = db.addRun(shardLabel, { ...execution, render: renderGraph });
+      log(`relevance: running on ${describeExecution(execution)}; render graph ${renderGraph}`);
       const doneChannels = shardChannels - todo.reduce((s, c) => s + c.channels.length, 0);
       const clock = new ProgressClock('relevance', todo.reduce((s, c) => s + c.channels.length, 0) * rendersPerChannel, 'renders', run.onProgress);
       let limit = run.maxChunks ?? Number.POSITIVE_INFINITY;
@@ -148,7 +156,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
         const c0 = performance.now();
         const before = renders;
         const rows = await computeChunk(
-          { gen, session, config, mu, sigma, dim: enc.dim, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
+          { gen, session, config, mu, sigma, dim: enc.dim, fixedBatch, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
           chunk,
         );
         db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000, runId);
@@ -185,6 +193,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       rendersPerSecond: seconds > 0 ? renders / seconds : 0,
       statsSeconds,
       execution,
+      renderGraph,
       outputs,
     };
   } catch (e) {

@@ -29,6 +29,22 @@ export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
 }
 
 /**
+ * The synthesis the relevance model renders with (models/fused.ts). The default stays the
+ * bundle's portable graph: the NCHWc one is faster on the CPU but, measured on FFHQ-1024 +
+ * ViT-B/32 at batch 2, its onnxruntime session held ~1.3–1.8 GiB more (docs/benchmarks.md).
+ */
+export const RENDER_GRAPHS = Object.freeze({
+  portable: "the bundle's synthesis.onnx, on every execution provider (default)",
+  nchwc: "the synthesis written in onnxruntime's blocked NCHWc layout from the bundle's weights: CPU only, faster, more memory",
+} as const);
+export type RenderGraphName = keyof typeof RENDER_GRAPHS;
+
+export function parseRenderGraph(name: string): RenderGraphName {
+  if (!Object.hasOwn(RENDER_GRAPHS, name)) fail('E_INPUT', `unknown render graph "${name}"; valid render graphs: ${Object.keys(RENDER_GRAPHS).join(', ')}`);
+  return name as RenderGraphName;
+}
+
+/**
  * The relevance command's defaults (DESIGN §1: N = 100, α_p = 5, ψ = 0.7, M = 100 000), beside
  * the plan they configure: the CLI, the demo and the benchmark read them here. `batch: 'auto'`
  * means defaultBatch(resolution); `inflight` is how the loop runs, not what it computes.
@@ -68,6 +84,9 @@ export interface RelevanceConfig {
   /** Renders per onnxruntime call (even: a ± pair never splits). Part of the config because
    *  batch composition can change the last bits of a result. */
   batch: number;
+  /** 'nchwc' when the build renders with the NCHWc synthesis (the last bits of Δi differ from the
+   *  portable graph's); absent for the default, so configs from before it existed compare equal. */
+  renderGraph?: 'nchwc';
 }
 
 export interface Shard {

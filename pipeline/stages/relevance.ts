@@ -35,6 +35,12 @@ export interface ChunkContext {
   dim: number;
   /** Runs in flight at once (≥ 1): the next batch is prepared while these compute. */
   inflight: number;
+  /**
+   * The session takes exactly this many renders per run (a model written for one batch size,
+   * models/fused.ts renderBatch): a shorter last batch is padded with copies of its first row,
+   * whose results are not read. Undefined: any batch.
+   */
+  fixedBatch?: number;
   /** Called after each batch with the number of renders it held. */
   onRenders?: (renders: number) => void;
 }
@@ -91,7 +97,7 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
   };
   try {
     for await (const batch of chunkBatches(ctx, chunk)) {
-      const feeds = ctx.gen.synthesisFeeds(batch.codes, batch.filled);
+      const feeds = ctx.fixedBatch ? ctx.gen.synthesisFeeds(padRows(batch.codes, batch.filled, ctx.fixedBatch, ctx.gen.layout.total), ctx.fixedBatch) : ctx.gen.synthesisFeeds(batch.codes, batch.filled);
       const run = queue.add(async () => ({ embeds: (await ctx.session.run(feeds, ['image_embeds'])).image_embeds.data as Float32Array, batch })) as Promise<Done>;
       // Handled at once, so a run that fails while this loop awaits the next batch's styles is
       // never an unhandled rejection; the error itself is rethrown below, in submission order.
@@ -109,6 +115,16 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
     const r = a.result();
     return { channel: chunk.channels[k], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, pairs: r.pairs, direction: r.direction };
   });
+}
+
+/** codes [filled, C] as [rows, C], the missing rows copies of the first. */
+function padRows(codes: Float32Array, filled: number, rows: number, total: number): Float32Array {
+  if (filled === rows) return codes;
+  if (filled > rows) throw new Error(`a batch of ${filled} renders for a session of ${rows}`);
+  const out = new Float32Array(rows * total);
+  out.set(codes.subarray(0, filled * total));
+  for (let r = filled; r < rows; r++) out.copyWithin(r * total, 0, total);
+  return out;
 }
 
 /** A coded error of a chunk says which chunk, and that the build can continue once its cause is fixed. */

@@ -34,13 +34,15 @@ CREATE TABLE IF NOT EXISTS timings (stage TEXT PRIMARY KEY, seconds REAL NOT NUL
 CREATE TABLE IF NOT EXISTS runs (
   run INTEGER PRIMARY KEY, shard TEXT NOT NULL, provider TEXT NOT NULL, onnxruntime TEXT NOT NULL,
   threads INTEGER NOT NULL, cores INTEGER NOT NULL, cpu TEXT NOT NULL, gpu TEXT, host TEXT NOT NULL,
-  pid INTEGER NOT NULL, started_at TEXT NOT NULL);
+  pid INTEGER NOT NULL, started_at TEXT NOT NULL, render TEXT);
 CREATE TABLE IF NOT EXISTS chunk_runs (chunk INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(run));
 `;
 
 /** One process that computed chunks of a build: where and on what it ran. */
 export interface RunRecord extends ExecutionRecord {
   run: number;
+  /** The render graph its chunks were computed with (models/fused.ts describeRenderGraph); null in builds from before it was recorded. */
+  render: string | null;
   /** The shard it computed, as "i/n". */
   shard: string;
   startedAt: string;
@@ -73,6 +75,9 @@ export class BuildDb {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
         db.exec(SCHEMA);
+        // Builds started before the render graph was recorded: add the column, NULL for their runs.
+        const cols = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
+        if (!cols.some((c) => c.name === 'render')) db.exec('ALTER TABLE runs ADD COLUMN render TEXT');
       }
     } catch (e) {
       db?.close();
@@ -135,10 +140,10 @@ export class BuildDb {
   }
 
   /** A process starts computing chunks: its execution record, whose id its chunks carry. */
-  addRun(shard: string, r: ExecutionRecord, startedAt = new Date().toISOString()): number {
+  addRun(shard: string, r: ExecutionRecord & { render: string | null }, startedAt = new Date().toISOString()): number {
     const info = this.db
-      .prepare('INSERT INTO runs (shard, provider, onnxruntime, threads, cores, cpu, gpu, host, pid, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(shard, r.provider, r.onnxruntime, r.threads, r.cores, r.cpu, r.gpu, r.host, r.pid, startedAt);
+      .prepare('INSERT INTO runs (shard, provider, onnxruntime, threads, cores, cpu, gpu, host, pid, started_at, render) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(shard, r.provider, r.onnxruntime, r.threads, r.cores, r.cpu, r.gpu, r.host, r.pid, startedAt, r.render);
     return Number(info.lastInsertRowid);
   }
 
@@ -153,7 +158,7 @@ export class BuildDb {
     return rows.map((r) => ({
       run: r.run as number, shard: r.shard as string, provider: r.provider as RunRecord['provider'], onnxruntime: r.onnxruntime as string,
       threads: r.threads as number, cores: r.cores as number, cpu: r.cpu as string, gpu: (r.gpu as string | null) ?? null,
-      host: r.host as string, pid: r.pid as number, startedAt: r.started_at as string,
+      host: r.host as string, pid: r.pid as number, startedAt: r.started_at as string, render: (r.render as string | null) ?? null,
     }));
   }
 

@@ -2,6 +2,7 @@
  * Linear-world oracle: when render → encode is affine in s, Δi_c has a closed form. The
  * pipeline (fused session, batching, pairing, accumulation) must reproduce it for every channel.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { clipPreprocess } from '../../pipeline/core/preprocess.ts';
@@ -49,6 +50,14 @@ it('Δi_c equals the closed form to 1e-5 for every channel (all 704 channels, co
   const out = join(tmp, 'build');
   const summary = await runRelevanceBuild({ generatorDir: world.generatorDir, encoderDir: world.encoderDir, outDir: out, config, resume: false, runtime: {} });
   expect(summary.complete).toBe(true);
+  expect(summary.renderGraph).toBe('bundle synthesis.onnx (portable): asked for (the default)');
+  // Its affine synthesis has no StyleGAN2 weights to write an NCHWc graph from: refused before anything is written.
+  const refused = join(tmp, 'nchwc');
+  await expect(runRelevanceBuild({ generatorDir: world.generatorDir, encoderDir: world.encoderDir, outDir: refused, config: { ...config, renderGraph: 'nchwc' }, resume: false, runtime: {} })).rejects.toMatchObject({
+    code: 'E_INPUT',
+    message: expect.stringMatching(/--render-graph nchwc: linear-generator: synthesis\.onnx holds no StyleGAN2 weights StyleAtlas can read/),
+  });
+  expect(existsSync(refused)).toBe(false);
   const table = readRelevanceArrowFile(join(out, 'relevance.arrow'));
   expect(table.rows).toBe(704);
   const db = new BuildDb(join(out, 'build.sqlite'), { readonly: true });

@@ -93,7 +93,7 @@ describe('shards on different machines', () => {
     expect(readFileSync(join(merged, 'fs3.npy')).equals(readFileSync(join(tmp, 'whole', 'fs3.npy')))).toBe(true);
     const db = new Database(join(merged, 'build.sqlite'), { readonly: true });
     const listed = JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'merged_from'").get() as { value: string }).value);
-    const runs = db.prepare('SELECT run, shard, provider, threads, host, onnxruntime FROM runs ORDER BY shard').all() as { run: number; shard: string; provider: string; threads: number; host: string }[];
+    const runs = db.prepare('SELECT run, shard, provider, threads, host, onnxruntime, render FROM runs ORDER BY shard').all() as { run: number; shard: string; provider: string; threads: number; host: string; render: string }[];
     const perChunk = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT run) AS runs FROM chunk_runs').get() as { n: number; runs: number };
     db.close();
     expect(listed.map((s: { shard: string; runs: { threads: number }[]; statsSha256: string }) => [s.shard, s.runs.map((r) => r.threads), s.statsSha256])).toEqual([
@@ -106,6 +106,8 @@ describe('shards on different machines', () => {
       ['1/3', 'cpu', 2, hostname()],
       ['2/3', 'cpu', 3, hostname()],
     ]);
+    // Each run records the render graph it used (models/fused.ts): the default, the bundle's graph.
+    for (const r of runs) expect(r.render).toBe('bundle synthesis.onnx (portable): asked for (the default)');
     expect(perChunk).toEqual({ n: 8, runs: 3 }); // 464 conv channels in chunks of 64, each chunk with its run
     expect(readFileSync(join(merged, 'stats.npz')).equals(readFileSync(statsPath))).toBe(true);
   }, 300_000);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fail } from '../../core/errors.ts';
-import { CHANNEL_SETS, RELEVANCE_DEFAULTS, parseChannelSet, parseShard } from '../../stages/relevance-plan.ts';
+import { CHANNEL_SETS, RELEVANCE_DEFAULTS, RENDER_GRAPHS, parseChannelSet, parseRenderGraph, parseShard } from '../../stages/relevance-plan.ts';
 import { runRelevanceBuild } from '../../stages/relevance-build.ts';
 import { flag, int, num, requireStr, str } from '../args.ts';
 import { defineCommand } from '../command.ts';
@@ -40,6 +40,8 @@ time: a second one stops with E_LOCKED naming the first one's pid and host (buil
   --batch B|auto        renders per onnxruntime call, even (default auto: 16 up to 256 px, 4 at
                         512 px, 2 at 1024 px, which keeps memory to a few GiB)
   --inflight K          onnxruntime calls in flight while the next batch is prepared (default ${RELEVANCE_DEFAULTS.inflight})
+  --render-graph NAME   ${Object.entries(RENDER_GRAPHS).map(([k, v]) => `${k}: ${v}`).join('\n                        ')}
+                        (recorded in relevance.arrow's config and in build.sqlite's runs)
   --json                print a machine-readable summary on stdout
   --quiet               no progress output
 ${runtimeOptionHelp}`,
@@ -60,6 +62,7 @@ ${runtimeOptionHelp}`,
     chunk: { type: 'string' },
     batch: { type: 'string' },
     inflight: { type: 'string' },
+    'render-graph': { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
     ...runtimeOptionSpec,
@@ -87,6 +90,7 @@ ${runtimeOptionHelp}`,
         channelSet: parseChannelSet(str(values, 'channels') ?? d.channelSet),
         chunkChannels: int(values, 'chunk', d.chunk),
         batch: str(values, 'batch') === undefined || str(values, 'batch') === 'auto' ? 'auto' : int(values, 'batch', 16),
+        ...(parseRenderGraph(str(values, 'render-graph') ?? 'portable') === 'nchwc' ? { renderGraph: 'nchwc' as const } : {}),
       },
       statsFile: statsFile ? resolve(io.cwd, statsFile) : undefined,
       shard: shardRaw ? parseShard(shardRaw) : undefined,

@@ -4,6 +4,9 @@
  * one convolution kernel that adds the noise map (its Sum input), the bias and applies the
  * leaky ReLU in the same pass over its output.
  *
+ * Size budget: one writer class whose layer methods share its per-graph state (the batch of
+ * ones, the skip filters, the block size); split apart they would pass it all around.
+ *
  * Styles come in two batch shapes: a *variant* layer has s [B, C] (one row per rendered
  * variant), a *shared* one s [1, C] (the same codes for the whole batch, as in the relevance
  * stage, where only the perturbed layer differs between variants). Tensors stay at batch 1 until
@@ -30,6 +33,11 @@ import { CONV_PHASES, PHASE_BLUR_PADS, SKIP_PHASES, phaseWeight } from './subpix
 const LRELU = { kind: 'LeakyRelu', alpha: 0.2 } as const;
 /** rosinality's FusedLeakyReLU scale: applied by the next layer's style (see the module comment). */
 export const ACTIVATION_GAIN = Math.SQRT2;
+/**
+ * Largest noise + bias map (floats) stored as one blocked constant; above it the two broadcast
+ * instead: an FFHQ-1024 graph whose every layer modulated its activations stored 250 MiB of them.
+ */
+const NOISE_BIAS_MAX = 1 << 18;
 
 /** Why the NCHWc writer cannot take this architecture at block size b, or undefined. */
 export function nchwcUnsupported(arch: StyleGAN2Arch, b: number): string | undefined {
@@ -46,6 +54,13 @@ export interface NchwcRange {
   end: number;
   /** Layers whose style is [B, C]; every other layer's is [1, C]. */
   variant: ReadonlySet<string>;
+  /**
+   * B, when the graph is written for one batch size: a variant style on an input that is
+   * already [B, …] then modulates B stacked filters too, applied as one grouped convolution
+   * (the batch folded into the channels: [B, C, H, W] blocked is [1, B·C, H, W] blocked, the
+   * same bytes). Without it such a layer modulates its activations.
+   */
+  batch?: number;
 }
 
 /** Values between layers: x after the last conv layer, skip after the last toRGB (both blocked). */
@@ -150,7 +165,17 @@ class Writer {
 
   /** Weights, or activations, carry the modulation (see the module comment). */
   private modulateWeights(l: StyleLayer, xBatched: boolean, outPixels: number, taps: number): boolean {
-    return !(xBatched && this.isVariant(l)) && l.channels * taps <= outPixels;
+    return !(xBatched && this.isVariant(l) && this.range.batch === undefined) && l.channels * taps <= outPixels;
+  }
+
+  /** Groups of a weight-modulated convolution: B for B filters on a [B, …] input, else 1. */
+  private groups(l: StyleLayer, xBatched: boolean): number {
+    return xBatched && this.isVariant(l) ? this.range.batch! : 1;
+  }
+
+  /** A blocked [B, C, h, h] tensor as [1, B·C, h, h] (no data moves). */
+  private foldBatch(x: string, groups: number, c: number, h: number): string {
+    return groups === 1 ? x : this.g.op('Reshape', [x, this.g.constI64('batch_in_channels', [1, groups * c, h, h])]);
   }
 
   conv(f: FoldedLayer, st: NchwcState, afterActivation: boolean): NchwcState {
@@ -163,14 +188,18 @@ class Writer {
     const d = this.demod(f);
     const stacked = variant && !st.xBatched;
     const byWeights = this.modulateWeights(l, st.xBatched, r * r, 9);
-    const x = byWeights ? st.x! : this.scale(st.x!, s, cin, l.upsample ? r / 2 : r);
+    const hin = l.upsample ? r / 2 : r;
+    const groups = byWeights ? this.groups(l, st.xBatched) : 1;
+    // One output per filter stack: B·O channels from a batch-1 input (stacked) or B groups (grouped).
+    const perVariant = stacked || groups > 1;
+    const x = byWeights ? this.foldBatch(st.x!, groups, cin, hin) : this.scale(st.x!, s, cin, hin);
     const filter = (name: string, w: Float32Array, kh: number, kw: number) =>
       byWeights ? this.modulatedFilter(name, w, [cout, cin, kh, kw], s, d, variant) : g.initializer(name, f32([cout, cin, kh, kw], blockFilter(w, cout, cin, kh, kw, this.b)));
     let y: string;
     if (l.upsample) {
       const h = r / 2;
       const ph = CONV_PHASES.map((p, k) =>
-        nchwcConv(g, x, filter(`${l.module}.nchwc.phase${p.a}${p.b}`, phaseWeight(f.weight, cout, cin, 3, p), p.rows.length, p.cols.length), { pads: p.pads }),
+        nchwcConv(g, x, filter(`${l.module}.nchwc.phase${p.a}${p.b}`, phaseWeight(f.weight, cout, cin, 3, p), p.rows.length, p.cols.length), { pads: p.pads, group: groups }),
       );
       let u = interleavePhases(g, ph, cout, h + 1, h + 1, this.b); // [N, O, r+2, r+2]
       if (!byWeights) u = this.scale(u, d, cout, r + 2);
@@ -179,17 +208,39 @@ class Writer {
     } else if (byWeights) {
       const w = filter(`${l.module}.nchwc.weight`, f.weight, 3, 3);
       const noise = this.noise(f, batched);
-      const sum = stacked ? g.op('Reshape', [noise, g.constI64('stacked', [1, -1, r, r])]) : noise;
-      y = nchwcConv(g, x, w, { pads: [1, 1, 1, 1], bias: this.bias(f, cout, stacked), sum, activation: LRELU });
-      if (stacked) y = view4(g, y, cout, r, r);
+      const sum = perVariant ? g.op('Reshape', [noise, g.constI64('stacked', [1, -1, r, r])]) : noise;
+      y = nchwcConv(g, x, w, { pads: [1, 1, 1, 1], group: groups, bias: this.bias(f, cout, perVariant), sum, activation: LRELU });
+      if (perVariant) y = view4(g, y, cout, r, r);
     } else {
-      y = this.scale(nchwcConv(g, x, filter(`${l.module}.nchwc.weight`, f.weight, 3, 3), { pads: [1, 1, 1, 1] }), d, cout, r);
-      const nb = new Float32Array(cout * r * r);
-      for (let o = 0; o < cout; o++) for (let p = 0; p < r * r; p++) nb[o * r * r + p] = f.noise![p] + f.bias[o];
-      const noiseBias = blockedConstant(g, `${l.module}.nchwc.noise_bias`, nb, [1, cout, r, r], this.b);
-      y = g.op('LeakyRelu', [g.op('Add', [y, noiseBias])], { alpha: attr.f(LRELU.alpha) });
+      const conv = nchwcConv(g, x, filter(`${l.module}.nchwc.weight`, f.weight, 3, 3), { pads: [1, 1, 1, 1] });
+      if (cout * r * r <= NOISE_BIAS_MAX) {
+        // noise + bias as one blocked constant: small at the resolutions this path serves by the cost rule.
+        const nb = new Float32Array(cout * r * r);
+        for (let o = 0; o < cout; o++) for (let p = 0; p < r * r; p++) nb[o * r * r + p] = f.noise![p] + f.bias[o];
+        const noiseBias = blockedConstant(g, `${l.module}.nchwc.noise_bias`, nb, [1, cout, r, r], this.b);
+        y = g.op('LeakyRelu', [g.op('Add', [this.scale(conv, d, cout, r), noiseBias])], { alpha: attr.f(LRELU.alpha) });
+      } else {
+        // Larger ones broadcast through the 5-D view: the noise map [1, 1, r, r, 1], the bias [1, C/b, 1, 1, b].
+        const b = this.b;
+        let y5 = g.op('Mul', [view5(g, conv, cout, r, r, b), channelView5(g, d, cout, b)]);
+        y5 = g.op('Add', [y5, g.initializer(`${l.module}.nchwc.noise5`, f32([1, 1, r, r, 1], f.noise!))]);
+        y5 = g.op('Add', [y5, g.initializer(`${l.module}.nchwc.bias5`, f32([1, cout / b, 1, 1, b], f.bias))]);
+        y = view4(g, g.op('LeakyRelu', [y5], { alpha: attr.f(LRELU.alpha) }), cout, r, r);
+      }
     }
-    return { ...st, x: y, xBatched: batched };
+    return { ...st, x: this.clamp(y, ACTIVATION_GAIN), xBatched: batched };
+  }
+
+  /**
+   * conv_clamp (graphs.ts clampActivations): the portable graph clamps lrelu(·)·√2 to ±c; tensors
+   * here are that value over `gain` (√2 after a conv layer, 1 for toRGB), so the bound is c/gain.
+   * One Clip on the blocked memory (elementwise: the layout does not matter).
+   */
+  private clamp(y: string, gain: number): string {
+    const c = this.folded.arch.convClamp;
+    if (c === undefined) return y;
+    const g = this.g;
+    return g.op('Clip', [y, g.constF32('conv_clamp_lo', [-c / gain], []), g.constF32('conv_clamp_hi', [c / gain], [])]);
   }
 
   /** The previous skip image up-sampled ×2 (sub-pixel phases of the 4×4 blur). */
@@ -214,15 +265,20 @@ class Writer {
     const s = this.style(l, true);
     const stacked = variant && !st.xBatched;
     const byWeights = this.modulateWeights(l, st.xBatched, r * r, 1);
+    const groups = byWeights ? this.groups(l, st.xBatched) : 1;
+    const perVariant = stacked || groups > 1;
     const wPad = new Float32Array(b * cin); // [b, I, 1, 1]: 3 real output channels, the rest zero
     wPad.set(f.weight);
-    const x = byWeights ? st.x! : this.scale(st.x!, s, cin, r);
+    const x = byWeights ? this.foldBatch(st.x!, groups, cin, r) : this.scale(st.x!, s, cin, r);
     const w = byWeights ? this.modulatedFilter(`${l.module}.nchwc.weight`, wPad, [b, cin, 1, 1], s, undefined, variant) : g.initializer(`${l.module}.nchwc.weight`, f32([b, cin, 1, 1], blockFilter(wPad, b, cin, 1, 1, b)));
     const up = st.skip ? this.upsampleSkip(st.skip, r / 2) : undefined;
     const skipBatched = batched || st.skipBatched;
-    const sumFits = up !== undefined && !stacked && st.skipBatched === batched;
-    let y = nchwcConv(g, x, w, { bias: this.bias(f, b, stacked), sum: sumFits ? up : undefined });
-    if (stacked) y = view4(g, y, b, r, r);
+    // With conv_clamp the toRGB output is clamped before the skip is added: no Sum input then.
+    const clamped = this.folded.arch.convClamp !== undefined;
+    const sumFits = up !== undefined && !perVariant && st.skipBatched === batched && !clamped;
+    let y = nchwcConv(g, x, w, { group: groups, bias: this.bias(f, b, perVariant), sum: sumFits ? up : undefined });
+    if (perVariant) y = view4(g, y, b, r, r);
+    y = this.clamp(y, 1);
     if (up && !sumFits) y = view4(g, g.op('Add', [view5(g, y, b, r, r, b), view5(g, up, b, r, r, b)]), b, r, r);
     return { ...st, skip: y, skipBatched };
   }
