@@ -5,14 +5,15 @@
  *     our kernel, window, antialiasing and crop to PIL's;
  *   - the reference path (uint8 quantisation, 8-bit PIL resize): the difference we accept and
  *     document (docs/preprocessing.md); the printed table is where its numbers come from.
- * Skipped, with the reason, where that Python is missing.
+ * A missing Python, PIL or NumPy fails the tests with the command that installs them (CI installs
+ * them: scripts/install-test-deps.sh); nothing is skipped.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClipPreprocessSpec } from '../../pipeline/core/preprocess.ts';
 import { Xoshiro128 } from '../../pipeline/core/rng.ts';
 import { CLIP_MEAN, CLIP_STD } from '../../pipeline/models/encoder-bundle.ts';
@@ -24,7 +25,12 @@ import { modelDir } from '../helpers/bundles.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../fixtures/preprocess/pil_preprocess.py', import.meta.url));
-const hasPil = spawnSync(PYTHON, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
+/** Why PIL cannot run here, or undefined when it can. */
+function pilProblem(): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', 'import PIL, numpy'], { encoding: 'utf8' });
+  if (r.error) return `${PYTHON} could not run (${r.error.message})`;
+  return r.status === 0 ? undefined : `${PYTHON} cannot import PIL and numpy:\n${r.stderr.trim().split('\n').at(-1)}`;
+}
 const work = mkdtempSync(join(tmpdir(), 'styleatlas-pil-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -94,8 +100,12 @@ async function compare(name: string, image: Float32Array, batch: number, h: numb
   return { float: diffStats(ours, read('float.npy')), uint8: diffStats(ours, read('uint8.npy')) };
 }
 
-describe.skipIf(!hasPil)('preprocessing vs PIL (reference path)', () => {
+describe('preprocessing vs PIL (reference path)', () => {
   const rows: string[] = [];
+  beforeAll(() => {
+    const problem = pilProblem();
+    if (problem) throw new Error(`${problem}\nrun scripts/install-test-deps.sh (python3-pil, python3-numpy), as .ci/run does`);
+  });
   afterAll(() => {
     console.info(['case | vs PIL float: max | vs PIL uint8: max | mean', ...rows].join('\n'));
   });

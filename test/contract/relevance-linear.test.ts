@@ -67,6 +67,21 @@ it('Δi_c equals the closed form to 1e-5 for every channel (all 704 channels, co
   expect(Array.from(table.mu)).toEqual(Array.from(mu));
   expect(Array.from(table.sigma)).toEqual(Array.from(sigma));
   const gen = await Generator.open(world.generatorDir);
+  // And those statistics are right: μ, σ (population, as NumPy's std) of the 3000 seeded styles,
+  // recomputed here by a plain two-pass sum over the styles themselves, not read from any build.
+  const seeds = Array.from({ length: config.statsSamples }, (_, i) => config.statsSeed + i);
+  const styles: Float32Array[] = [];
+  for (let i = 0; i < seeds.length; i += 500) styles.push(await gen.stylesForSeeds(seeds.slice(i, i + 500), config.psi));
+  const sum = new Float64Array(704);
+  for (const b of styles) for (let k = 0; k < b.length; k++) sum[k % 704] += b[k];
+  const refMu = sum.map((v) => v / seeds.length);
+  const sq = new Float64Array(704);
+  for (const b of styles) for (let k = 0; k < b.length; k++) sq[k % 704] += (b[k] - refMu[k % 704]) ** 2;
+  const refSigma = sq.map((v) => Math.sqrt(v / seeds.length));
+  let worstStat = 0;
+  for (let c = 0; c < 704; c++) worstStat = Math.max(worstStat, Math.abs(mu[c] - refMu[c]) / refSigma[c], Math.abs(sigma[c] - refSigma[c]) / refSigma[c]);
+  console.log(`linear-world statistics: max |μ, σ − two-pass| / σ = ${worstStat.toExponential(2)}`);
+  expect(worstStat).toBeLessThan(1e-9);
   const codes = await gen.stylesForSeeds([40, 41, 42], config.psi);
   await gen.release();
   const mean: [number, number, number] = [0.5, 0.4, 0.3];

@@ -72,13 +72,20 @@ with open(sys.argv[3], 'rb') as f:
     header = json.loads(f.read(n))
     body = f.read()
 st = np.concatenate([np.frombuffer(body[header[l['name']]['data_offsets'][0]:header[l['name']]['data_offsets'][1]], dtype='<f4') for l in meta['layers']])
-print(json.dumps({'fs3_shape': list(fs3.shape), 'fs3_sum': float(fs3.astype(np.float64).sum()), 'npz': [float(v) for v in flat], 'st_equal': bool(np.array_equal(flat, st)), 'beta': meta['beta'], 'target': meta['target']}))
+print(json.dumps({'fs3_shape': list(fs3.shape), 'fs3_dtype': str(fs3.dtype), 'fs3': fs3.astype(np.float64).tolist(), 'fs3_norms': np.linalg.norm(fs3.astype(np.float64), axis=1).tolist(), 'npz': [float(v) for v in flat], 'st_equal': bool(np.array_equal(flat, st)), 'beta': meta['beta'], 'target': meta['target']}))
 `,
       [join(cat, 'assets', 'builds', 'tiny-tiny-clip', 'fs3.npy'), join(cat, files.npz), join(cat, files.safetensors)],
     ),
   );
   expect(out.fs3_shape).toEqual([t.rows, t.dim]);
-  expect(out.fs3_sum).toBeCloseTo(t.direction.reduce((a, b) => a + b, 0), 3);
+  expect(out.fs3_dtype).toBe('float32');
+  // Row by row, every value as NumPy reads it equals relevance.arrow's direction (float32 → float64
+  // is exact, and JSON carries a float64 exactly): a swapped, shifted or damaged row cannot hide
+  // in a sum. And every row is a unit vector, as Δi_c is.
+  for (let row = 0; row < t.rows; row++) {
+    expect(out.fs3[row], `fs3 row ${row}`).toEqual(Array.from(t.direction.subarray(row * t.dim, (row + 1) * t.dim)));
+    expect(out.fs3_norms[row], `‖fs3 row ${row}‖`).toBeCloseTo(1, 5);
+  }
   expect(out.st_equal).toBe(true);
   for (const c of channels) expect(out.npz[c.channel]).toBeCloseTo(c.delta_s, 6);
   expect(out.npz.filter((v: number) => v !== 0).length).toBeLessThanOrEqual(channels.length);
