@@ -15,6 +15,7 @@ import { fail } from '../core/errors.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { encodeNpy } from '../store/npy.ts';
 import { encodeSMeanStd } from '../store/s-mean-std.ts';
+import { checkOutputDir } from '../store/output-errors.ts';
 import { type FinishedBuild, isImportedBuild, openBuild } from './build-reader.ts';
 import { channelsOf } from './relevance-plan.ts';
 
@@ -61,8 +62,9 @@ export interface ReferenceExport {
 }
 
 export function exportReference(buildDir: string, outDir: string, opts: { subset: ReferenceSubset; force?: boolean }): ReferenceExport {
-  const build = openBuild(buildDir);
   const out = resolve(outDir);
+  checkOutputDir(out);
+  const build = openBuild(buildDir);
   const present = existsSync(out) ? REFERENCE_FILES.filter((f) => readdirSync(out).includes(f)) : [];
   if (present.length > 0 && !opts.force) fail('E_INPUT', `${outDir} already holds ${present.join(', ')}`, 'pass --force to replace them');
   const { fs3, rows } = referenceFs3(build, opts.subset);

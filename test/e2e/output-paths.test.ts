@@ -1,7 +1,7 @@
 /**
  * Output paths that cannot be used, as a user meets them: an --out that is a file where a folder
- * goes (relevance, merge, catalogue), a folder where a file goes (edit, render), a path through a
- * file; and `site serve` on a port that is taken or a host that is not this machine's. Each is a
+ * goes (relevance, merge, catalogue, export reference), a folder where a file goes (edit, render,
+ * stats), a path through a file; and `site serve` on a port that is taken or a host that is not this machine's. Each is a
  * coded error that says what to do, before any work, and leaves everything as it was.
  * (A full disk and a read-only folder need a small or read-only mount, which needs root, so they
  * are not here; they go through the same mapping, store/output-errors.ts.)
@@ -39,6 +39,7 @@ describe('--out that cannot be used: E_OUTPUT before any work, nothing written',
     refused(['relevance', ...tiny, '--out', file, '--samples', '2'], /^E_OUTPUT: .*a-file is a file, not a folder/);
     refused(['merge', '--out', file, join(tmp, 'shard-0'), join(tmp, 'shard-1')], /^E_OUTPUT: .*a-file is a file, not a folder/);
     refused(['catalogue', '--build', join(tmp, 'no-build'), '--prompts', 'colour-world', '--out', file], /^E_OUTPUT: .*a-file is a file, not a folder/);
+    refused(['export', 'reference', '--build', join(tmp, 'no-build'), '--out', file], /^E_OUTPUT: .*a-file is a file, not a folder/);
   });
 
   it('an output folder under a file', () => {
@@ -46,8 +47,9 @@ describe('--out that cannot be used: E_OUTPUT before any work, nothing written',
     refused(['catalogue', '--build', join(tmp, 'no-build'), '--prompts', 'colour-world', '--out', join(file, 'cat')], /^E_OUTPUT: cannot write .*a-file\/cat/);
   });
 
-  it('a folder where the output file goes: edit, render', () => {
+  it('a folder where the output file goes: edit, render, stats', () => {
     const folder = join(tmp, 'a-folder.png');
+    refused(['stats', '--generator', modelDir('tiny'), '--samples', '10', '--out', folder], /^E_OUTPUT: .*a-folder\.png is a directory, not a file/);
     refused(['edit', '--build', join(tmp, 'no-build'), '--neutral', 'photo', '--target', 'red photo', '--out', folder], /^E_OUTPUT: .*a-folder\.png is a directory, not a file/);
     refused(['render', '--generator', modelDir('tiny'), '--seeds', '0', '--out', folder], /^E_OUTPUT: .*a-folder\.png is a directory, not a file/);
     refused(['render', '--generator', modelDir('tiny'), '--seeds', '0', '--out', join(file, 'grid.png')], /^E_OUTPUT: cannot write .*a-file\/grid\.png: .*a-file is a file, not a folder/);

@@ -8,6 +8,7 @@ import { defineCommand } from '../command.ts';
 import { formatDuration, progressPrinter } from '../progress.ts';
 import { RELEVANCE_DEFAULTS } from '../../stages/relevance-plan.ts';
 import { runtimeOptionHelp, runtimeOptionSpec, runtimeOptions } from '../runtime-options.ts';
+import { checkOutputFile } from '../../store/output-errors.ts';
 
 export default defineCommand({
   path: ['stats'],
@@ -37,6 +38,7 @@ ${runtimeOptionHelp}`,
   },
   async run({ values, io }) {
     const out = resolve(io.cwd, requireStr(values, 'out'));
+    checkOutputFile(out);
     const samples = int(values, 'samples', RELEVANCE_DEFAULTS.statsSamples, [2, 100_000_000]);
     const psi = num(values, 'psi', RELEVANCE_DEFAULTS.psi, [0, 1]);
     const seed = int(values, 'seed', RELEVANCE_DEFAULTS.statsSeed, [0, 2 ** 31]);
