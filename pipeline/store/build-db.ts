@@ -101,7 +101,9 @@ export class BuildDb {
     this.db.close();
   }
 
+  /** undefined also where the file has no schema yet: a writer killed between creating the file and its tables. */
   getMeta(key: string): string | undefined {
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()) return undefined;
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }

@@ -4,8 +4,9 @@
  * --resume). A damaged build.sqlite is E_STORE for each of them, with nothing left behind.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../pipeline/cli/commands/index.ts';
 import type { CliIO } from '../../pipeline/cli/command.ts';
@@ -96,5 +97,20 @@ describe('a damaged build.sqlite', () => {
     await expectCode(edit.run({ values: editArgs(dir, join(tmp, `${name}.png`)), positionals: [], io }), 'E_STORE', said);
     expect(existsSync(join(tmp, `${name}.png`))).toBe(false);
     expect(snapshot(dir)).toEqual(before);
+  }, 300_000);
+});
+
+describe('a build.sqlite without tables (its writer killed between creating the file and its schema)', () => {
+  it('--resume starts the build there and finishes it; merge refuses it as a shard with no configuration', async () => {
+    const dir = join(tmp, 'no-schema');
+    mkdirSync(dir);
+    new Database(join(dir, 'build.sqlite')).close(); // what SQLite leaves before the first CREATE TABLE
+    const shard = join(tmp, 'no-schema-shard');
+    mkdirSync(shard);
+    new Database(join(shard, 'build.sqlite')).close();
+    await expectCode(() => mergeShards([shard, shards[1]], join(tmp, 'no-schema-merged')), 'E_SHARD', /has no build configuration/);
+    const done = await run(dir, { resume: true });
+    expect(done.complete).toBe(true);
+    expect(readFileSync(join(dir, 'fs3.npy')).equals(readFileSync(join(whole, 'fs3.npy')))).toBe(true);
   }, 300_000);
 });
