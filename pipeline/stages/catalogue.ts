@@ -57,6 +57,8 @@ export interface CatalogueSummary {
   method1?: { computed: string[]; unchanged: string[] };
   /** The same for latent mappers (prompts of kind "mapper"). */
   mappers: { computed: string[]; unchanged: string[]; removed: number };
+  /** Model files too large for the live pages, each a sentence saying which and why (downloads.ts publishLiveAssets). */
+  liveLeftOut: string[];
 }
 
 function sha(value: unknown): string {
@@ -106,13 +108,14 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     const assets = join(run.outDir, 'assets');
     const gm = gen.manifest;
     const em = enc.manifest;
+    const liveLeftOut: string[] = [];
     db.putModel({ id: gm.id, manifestSha256: gen.bundle.manifestSha256, kind: 'generator', description: gm.description, origin: gm.origin, architecture: gm.architecture, manifest: gm,
       liveAssets: publishLiveAssets(assets, [
         { key: 'synthesis', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.synthesis) },
         { key: 'styles', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.styles) },
-      ], rel) });
+      ], rel, liveLeftOut) });
     db.putModel({ id: em.id, manifestSha256: enc.bundle.manifestSha256, kind: 'encoder', description: em.description, origin: em.origin, architecture: em.architecture, manifest: em,
-      liveAssets: publishLiveAssets(assets, [{ key: 'text', modelId: em.id, path: bundlePath(enc.bundle, em.files.text) }, { key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel) });
+      liveAssets: publishLiveAssets(assets, [{ key: 'text', modelId: em.id, path: bundlePath(enc.bundle, em.files.text) }, { key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel, liveLeftOut) });
     const baseWs = await gen.wsForSeeds(run.gallerySeeds, build.config.psi); // [K, num_ws, w_dim]
     const base = await gen.styles(baseWs, run.gallerySeeds.length); // [K, C_total]
     const { numWs, wDim } = gm.architecture;
@@ -121,7 +124,7 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     db.putPromptSet({ id: catalogue.id, title: catalogue.title, description: catalogue.description, sha256: sha(catalogue) });
 
     const tplSha = templatesSha256(templates);
-    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0, mappers: { computed: [], unchanged: [], removed: 0 } };
+    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0, mappers: { computed: [], unchanged: [], removed: 0 }, liveLeftOut };
     const clock = new ProgressClock('catalogue', prompts.length, 'directions', run.onProgress);
     for (const [i, p] of prompts.entries()) {
       const alphas = galleryAlphas(p.alphaRange, run.galleryColumns);

@@ -28,11 +28,21 @@ export interface LiveAssetSource {
   modelId: string;
 }
 
-/** Copy a model's live files into `<assets>/models/<id>/` when they fit LIVE_LIMITS (key → catalogue-relative path). */
-export function publishLiveAssets(assetsDir: string, sources: readonly LiveAssetSource[], relative: (p: string) => string): Record<string, string> {
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * Copy a model's live files into `<assets>/models/<id>/` when they fit LIVE_LIMITS (key → catalogue-relative path).
+ * A file over its limit is left off, and `leftOut` gets a sentence saying which, how large, and what it costs.
+ */
+export function publishLiveAssets(assetsDir: string, sources: readonly LiveAssetSource[], relative: (p: string) => string, leftOut: string[]): Record<string, string> {
   const assets: Record<string, string> = {};
   for (const s of sources) {
-    if (statSync(s.path).size > LIVE_LIMITS[s.key]) continue;
+    const size = statSync(s.path).size;
+    if (size > LIVE_LIMITS[s.key]) {
+      const costs = s.key === 'text' ? 'the live prompt box cannot run its builds' : 'live edits in the browser are off for its builds';
+      leftOut.push(`${s.modelId} ${s.key}.onnx is ${mib(size)}, over the ${mib(LIVE_LIMITS[s.key])} the live pages download: left off, so ${costs} (directions, galleries and downloads are unaffected)`);
+      continue;
+    }
     const dst = join(assetsDir, 'models', s.modelId, s.key === 'tokenizer' ? 'tokenizer.json' : `${s.key}.onnx`);
     copyIfChanged(s.path, dst);
     assets[s.key] = relative(dst);

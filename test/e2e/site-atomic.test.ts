@@ -5,8 +5,9 @@
  * site/node_modules) is tidied by the next build.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, modelDir } from '../helpers/bundles.ts';
 import { cli } from '../helpers/cli.ts';
@@ -136,4 +137,24 @@ describe('site build never leaves a half-built or missing site', () => {
     expect(workFolders(s.parent)).toEqual([]);
     expect(Object.keys(snapshot(siteDir)).sort()).toEqual(Object.keys(before).sort());
   });
+});
+
+describe('a build whose text tower the catalogue left off the live page', () => {
+  it('is named on the live page with the reason, not silently missing', () => {
+    const live = (dir: string) => readFileSync(join(dir, 'live', 'index.html'), 'utf8');
+    expect(live(siteDir)).not.toContain('data-testid="not-live"');
+    // What the catalogue records for an encoder whose text.onnx is over LIVE_LIMITS.text (test/unit/live-assets.test.ts).
+    const cat = join(tmp, 'catalogue-no-text');
+    cpSync(catalogueDir, cat, { recursive: true });
+    const db = new Database(join(cat, 'catalogue.sqlite'));
+    const enc = db.prepare("SELECT id, live_assets FROM models WHERE kind = 'encoder'").get() as { id: string; live_assets: string };
+    const { text: _dropped, ...rest } = JSON.parse(enc.live_assets) as Record<string, string>;
+    db.prepare('UPDATE models SET live_assets = ? WHERE id = ?').run(JSON.stringify(rest), enc.id);
+    db.close();
+    const out = join(tmp, 'site-no-text');
+    run(['site', 'build', '--catalogue', cat, '--out', out, '--cache-dir', cacheDir]);
+    const html = live(out).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+    expect(html).toContain('Not available on this page:');
+    expect(html).toMatch(new RegExp(`the text tower of its encoder ${enc.id} is larger than the 64 MiB this page downloads, so the catalogue left it off`));
+  }, 120_000);
 });
