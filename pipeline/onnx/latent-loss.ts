@@ -67,6 +67,33 @@ export function addImageEmbeds(g: GraphBuilder, enc: EncoderGraphs, image: strin
   return embedModel(g, enc.visual, `${enc.id}/visual.onnx`, 'visual/', { pixel_values: pixels }).image_embeds;
 }
 
+/**
+ * The per-sample objective both methods share: D_CLIP(E_I(P(image)), target) + λ_L2 · l2, plus
+ * λ_ID · (1 − ⟨R(image), id_start⟩) with an identity network (its id_start and lambda_id become
+ * inputs). Outputs clip_loss, l2_loss (and id_loss) [B]; returns the per-sample sum and R(image).
+ */
+export function addStyleClipTerms(
+  g: GraphBuilder,
+  enc: EncoderGraphs,
+  identity: IdentityGraph | undefined,
+  v: { image: string; target: string; l2: string; lambdaL2: string },
+): { perSample: string; features?: string } {
+  const I = LATENT_INPUTS;
+  const O = LATENT_OUTPUTS;
+  const clip = addCosineDistance(g, addImageEmbeds(g, enc, v.image), v.target); // [B]
+  let perSample = g.op('Add', [clip, g.op('Mul', [v.lambdaL2, v.l2])]);
+  g.output(clip, O.clip, 'float32', ['batch']);
+  g.output(v.l2, O.l2, 'float32', ['batch']);
+  if (!identity) return { perSample };
+  const idStart = g.input(I.idStart, 'float32', ['batch', identity.embedDim]);
+  const lambdaId = g.input(I.lambdaId, 'float32', []);
+  const features = identity.add(g, v.image); // [B, E]
+  const id = addFeatureDistance(g, features, idStart); // [B]
+  perSample = g.op('Add', [perSample, g.op('Mul', [lambdaId, id])]);
+  g.output(id, O.id, 'float32', ['batch']);
+  return { perSample, features };
+}
+
 /** The forward objective; `withImage` also outputs the rendered image (and the identity features, with an identity network). */
 export function buildLatentLoss(gen: GeneratorGraphs, enc: EncoderGraphs, identity?: IdentityGraph, opts: { withImage?: boolean } = {}): GraphBuilder {
   const g = new GraphBuilder('styleatlas_latent_loss');
@@ -78,20 +105,9 @@ export function buildLatentLoss(gen: GeneratorGraphs, enc: EncoderGraphs, identi
   const target = g.input(I.target, 'float32', [1, enc.embedDim]);
   const lambdaL2 = g.input(I.lambdaL2, 'float32', []);
   const image = addRender(g, gen, ws);
-  const clip = addCosineDistance(g, addImageEmbeds(g, enc, image), target); // [B]
   const l2 = addSquaredDistance(g, ws, wsStart, 3); // [B]
-  let perSample = g.op('Add', [clip, g.op('Mul', [lambdaL2, l2])]);
-  g.output(clip, O.clip, 'float32', ['batch']);
-  g.output(l2, O.l2, 'float32', ['batch']);
-  if (identity) {
-    const idStart = g.input(I.idStart, 'float32', ['batch', identity.embedDim]);
-    const lambdaId = g.input(I.lambdaId, 'float32', []);
-    const features = identity.add(g, image); // [B, E]
-    const id = addFeatureDistance(g, features, idStart); // [B]
-    perSample = g.op('Add', [perSample, g.op('Mul', [lambdaId, id])]);
-    g.output(id, O.id, 'float32', ['batch']);
-    if (opts.withImage) g.output(features, O.idFeatures, 'float32', ['batch', identity.embedDim]);
-  }
+  const { perSample, features } = addStyleClipTerms(g, enc, identity, { image, target, l2, lambdaL2 });
+  if (features !== undefined && opts.withImage) g.output(features, O.idFeatures, 'float32', ['batch', identity!.embedDim]);
   g.output(addBatchTotal(g, perSample), O.loss, 'float32', []);
   if (opts.withImage) g.output(image, O.image, 'float32', ['batch', 3, gen.resolution, gen.resolution]);
   return g;

@@ -19,12 +19,13 @@
 import { type MapperShape, type MapperWeights, mapperParamSpec } from '../core/mapper.ts';
 import { differentiate, type GradientGraph } from './grad/index.ts';
 import { GraphBuilder, attr } from './graph.ts';
-import { type EncoderGraphs, type GeneratorGraphs, type IdentityGraph, addImageEmbeds, addRender } from './latent-loss.ts';
-import { addBatchMean, addCosineDistance, addFeatureDistance } from './losses.ts';
+import { type EncoderGraphs, type GeneratorGraphs, type IdentityGraph, LATENT_INPUTS, LATENT_OUTPUTS, addRender, addStyleClipTerms } from './latent-loss.ts';
+import { addBatchMean } from './losses.ts';
 import { addMapper, addMapperWeights } from './mapper.ts';
 
-export const MAPPER_LOSS_INPUTS = { ws: 'ws', target: 'target_embeds', lambdaL2: 'lambda_l2', idStart: 'id_start', lambdaId: 'lambda_id' } as const;
-export const MAPPER_LOSS_OUTPUTS = { loss: 'loss', clip: 'clip_loss', l2: 'l2_loss', id: 'id_loss' } as const;
+// The same names as method 1's graph: addStyleClipTerms writes the shared terms under them.
+export const MAPPER_LOSS_INPUTS = { ws: LATENT_INPUTS.ws, target: LATENT_INPUTS.target, lambdaL2: LATENT_INPUTS.lambdaL2, idStart: LATENT_INPUTS.idStart, lambdaId: LATENT_INPUTS.lambdaId } as const;
+export const MAPPER_LOSS_OUTPUTS = { loss: LATENT_OUTPUTS.loss, clip: LATENT_OUTPUTS.clip, l2: LATENT_OUTPUTS.l2, id: LATENT_OUTPUTS.id } as const;
 
 export const mapperGradName = (param: string): string => `grad/${param}`;
 
@@ -52,18 +53,8 @@ export function buildMapperLoss(gen: GeneratorGraphs, enc: EncoderGraphs, weight
   addMapperWeights(g, shape, weights);
   const step = g.op('Mul', [addMapper(g, ws, shape), g.constF32('mapper_step_scale', [0.1], [])], {}, 'mapper_step'); // [B, num_ws, w_dim]
   const image = addRender(g, gen, g.op('Add', [ws, step], {}, 'ws_edited'));
-  const clip = addCosineDistance(g, addImageEmbeds(g, enc, image), target); // [B]
   const l2 = g.op('ReduceMean', [g.op('Mul', [step, step])], { axes: attr.ints([1, 2]), keepdims: attr.i(0) }, 'l2_mse'); // [B]
-  let perSample = g.op('Add', [clip, g.op('Mul', [lambdaL2, l2])]);
-  g.output(clip, O.clip, 'float32', ['batch']);
-  g.output(l2, O.l2, 'float32', ['batch']);
-  if (identity) {
-    const idStart = g.input(I.idStart, 'float32', ['batch', identity.embedDim]);
-    const lambdaId = g.input(I.lambdaId, 'float32', []);
-    const id = addFeatureDistance(g, identity.add(g, image), idStart); // [B]
-    perSample = g.op('Add', [perSample, g.op('Mul', [lambdaId, id])]);
-    g.output(id, O.id, 'float32', ['batch']);
-  }
+  const { perSample } = addStyleClipTerms(g, enc, identity, { image, target, l2, lambdaL2 });
   g.output(addBatchMean(g, perSample), O.loss, 'float32', []);
   return g;
 }
