@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'E_LOCKED' // another process (named by pid and host) is writing the same folder
   | 'E_CONFIG' // a nightly config file has an unknown, missing or wrong key
   | 'E_SCHEDULER' // a batch scheduler (Slurm) is missing or refused a job
-  | 'E_JOB'; // a step of a nightly (a process or a scheduler job) failed; its log says why
+  | 'E_JOB' // a step of a nightly (a process or a scheduler job) failed; its log says why
+  | 'E_LIVE_TEXT'; // no text tower the live page can run: too large even as int8, or its int8 Δt disagrees with float32's
 
 export class StyleAtlasError extends Error {
   readonly code: ErrorCode;

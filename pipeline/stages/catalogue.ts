@@ -20,7 +20,8 @@ import { TextCache } from '../store/text-cache.ts';
 import { checkOutputDir, outputError } from '../store/output-errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type FinishedBuild, bundleForBuild, openBuild } from './build-reader.ts';
-import { publishBuildFiles, publishDirectionFiles, publishLiveAssets } from './downloads.ts';
+import { LIVE_LIMITS, publishBuildFiles, publishDirectionFiles, publishLiveAssets, publishLiveText } from './downloads.ts';
+import { chooseLiveTextTower, describeLiveText } from './live-text.ts';
 import { catalogueMapperInputs, planCatalogueMapper, putCatalogueMapper, removeStaleRuns } from './catalogue-mappers.ts';
 import { editCodes } from './edits.ts';
 import { checkMapperTarget } from './mapper-train.ts';
@@ -59,6 +60,8 @@ export interface CatalogueSummary {
   mappers: { computed: string[]; unchanged: string[]; removed: number };
   /** Model files too large for the live pages, each a sentence saying which and why (downloads.ts publishLiveAssets). */
   liveLeftOut: string[];
+  /** The live box's text tower, in one sentence (which, its size, its measured agreement). */
+  liveText: string;
 }
 
 function sha(value: unknown): string {
@@ -97,6 +100,9 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
         throw e;
       }
     }
+    // The live box's text tower: float32 when it fits, else an int8 copy checked on these prompts.
+    const textPath = bundlePath(enc.bundle, enc.manifest.files.text);
+    const liveText = await chooseLiveTextTower(enc, textPath, LIVE_LIMITS.text, all.map((p) => ({ neutral: p.neutral, target: p.target })), { templates, cache, runtime: run.runtime, promptSet: catalogue.id });
     // 2. The catalogue: models, build, directions.
     try {
       mkdirSync(run.outDir, { recursive: true });
@@ -115,7 +121,7 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
         { key: 'styles', modelId: gm.id, path: bundlePath(gen.bundle, gm.files.styles) },
       ], rel, liveLeftOut) });
     db.putModel({ id: em.id, manifestSha256: enc.bundle.manifestSha256, kind: 'encoder', description: em.description, origin: em.origin, architecture: em.architecture, manifest: em,
-      liveAssets: publishLiveAssets(assets, [{ key: 'text', modelId: em.id, path: bundlePath(enc.bundle, em.files.text) }, { key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel, liveLeftOut) });
+      liveAssets: { ...publishLiveText(assets, em.id, textPath, liveText, rel, liveLeftOut), ...publishLiveAssets(assets, [{ key: 'tokenizer', modelId: em.id, path: bundlePath(enc.bundle, em.files.tokenizer) }], rel, liveLeftOut) } });
     const baseWs = await gen.wsForSeeds(run.gallerySeeds, build.config.psi); // [K, num_ws, w_dim]
     const base = await gen.styles(baseWs, run.gallerySeeds.length); // [K, C_total]
     const { numWs, wDim } = gm.architecture;
@@ -124,7 +130,7 @@ export async function runCatalogue(run: CatalogueRun): Promise<CatalogueSummary>
     db.putPromptSet({ id: catalogue.id, title: catalogue.title, description: catalogue.description, sha256: sha(catalogue) });
 
     const tplSha = templatesSha256(templates);
-    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0, mappers: { computed: [], unchanged: [], removed: 0 }, liveLeftOut };
+    const summary: CatalogueSummary = { catalogue: join(run.outDir, 'catalogue.sqlite'), build: build.id, promptSet: catalogue.id, computed: [], unchanged: [], removed: 0, mappers: { computed: [], unchanged: [], removed: 0 }, liveLeftOut, liveText: describeLiveText(em.id, liveText) };
     const clock = new ProgressClock('catalogue', prompts.length, 'directions', run.onProgress);
     for (const [i, p] of prompts.entries()) {
       const alphas = galleryAlphas(p.alphaRange, run.galleryColumns);

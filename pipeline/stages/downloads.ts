@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../store/atomic.ts';
 import { type Direction, splitByLayer } from '../store/direction-files.ts';
 import { writeDirectionFiles } from '../store/direction-write.ts';
 import { encodeNpy } from '../store/npy.ts';
+import type { LiveTextChoice } from './live-text.ts';
 
 /** Browsers get a model file for live edits only up to these sizes (bytes). */
 export const LIVE_LIMITS = Object.freeze({ synthesis: 32 * 2 ** 20, styles: 32 * 2 ** 20, text: 64 * 2 ** 20, tokenizer: Number.POSITIVE_INFINITY });
@@ -47,6 +48,41 @@ export function publishLiveAssets(assetsDir: string, sources: readonly LiveAsset
     copyIfChanged(s.path, dst);
     assets[s.key] = relative(dst);
   }
+  return assets;
+}
+
+/** Format of `text-tower.json`: which text tower the live box runs for a model, and why. */
+export const LIVE_TEXT_FORMAT = 'styleatlas-live-text/1';
+
+/**
+ * The live text tower of a model (stages/live-text.ts chose it): text.onnx as it is (float32), or
+ * its int8 copy as text.int8.onnx, and in every case `text-tower.json` saying which, with its
+ * measured agreement or the reason none ships (a sentence in `leftOut` too). Keys: text (when one
+ * ships) and textTower.
+ */
+export function publishLiveText(assetsDir: string, modelId: string, textPath: string, choice: LiveTextChoice, relative: (p: string) => string, leftOut: string[]): Record<string, string> {
+  const dir = join(assetsDir, 'models', modelId);
+  const assets: Record<string, string> = {};
+  const float32 = { bytes: statSync(textPath).size };
+  let info: object;
+  if (choice.tower === 'float32') {
+    const dst = join(dir, 'text.onnx');
+    copyIfChanged(textPath, dst);
+    assets.text = relative(dst);
+    info = { tower: 'float32', file: assets.text, bytes: float32.bytes };
+  } else if (choice.tower === 'int8') {
+    const dst = join(dir, 'text.int8.onnx');
+    if (!(existsSync(dst) && readFileSync(dst).equals(choice.data))) writeFileAtomic(dst, choice.data);
+    assets.text = relative(dst);
+    const { data: _data, ...rest } = choice;
+    info = { ...rest, file: assets.text, float32 };
+  } else {
+    leftOut.push(`${modelId} text.onnx (${mib(float32.bytes)}) is left off: ${choice.reason} (${choice.code}), so the live prompt box cannot run its builds (directions, galleries and downloads are unaffected)`);
+    info = { tower: 'none', code: choice.code, reason: choice.reason, float32 };
+  }
+  const json = join(dir, 'text-tower.json');
+  writeFileAtomic(json, `${JSON.stringify({ format: LIVE_TEXT_FORMAT, model: modelId, ...info }, null, 2)}\n`);
+  assets.textTower = relative(json);
   return assets;
 }
 

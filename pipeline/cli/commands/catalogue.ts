@@ -89,6 +89,7 @@ ${runtimeOptionHelp}`,
       `catalogue: ${summary.promptSet} on ${summary.build}: ${summary.computed.length} computed, ${summary.unchanged.length} unchanged, ${summary.removed} removed` +
         `${summary.mappers.computed.length + summary.mappers.unchanged.length + summary.mappers.removed > 0 ? `; mappers ${summary.mappers.computed.length} trained, ${summary.mappers.unchanged.length} unchanged, ${summary.mappers.removed} removed` : ''} → ${summary.catalogue}`,
     );
+    io.err(`catalogue: ${summary.liveText}`);
     for (const line of summary.liveLeftOut) io.err(`catalogue: warning: ${line}`);
     if (summary.method1) io.err(`catalogue: method 1: ${summary.method1.computed.length} computed, ${summary.method1.unchanged.length} unchanged`);
     io.out(summary.catalogue);
