@@ -2,7 +2,8 @@
  * Build-time helpers shared by the pages: the catalogue (read once per build), site URLs and
  * number formatting. Runs in Node during `astro build`, never in the browser.
  */
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSiteCatalogue, type SiteBuild, type SiteCatalogue, type SiteDirection, type SiteModel } from '../../../pipeline/site/catalogue-data.ts';
 
@@ -76,4 +77,15 @@ export function assetSize(path: string): string {
 /** The comparison page of a (build, prompt), if more than one method made it. */
 export function comparisonOf(x: { buildId: string; slug: string }): { buildId: string; slug: string } | undefined {
   return catalogue().comparisons.find((c) => c.buildId === x.buildId && c.slug === x.slug);
+}
+
+/** A catalogue asset's size and sha256, for the browser to check and cache it by. */
+export function assetRef(path: string): { url: string; bytes: number; sha256: string } {
+  const bytes = readFileSync(join(catalogue().dir, path));
+  return { url: url.asset(path), bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A catalogue asset that is JSON, parsed. */
+export function assetJson<T>(path: string): T {
+  return JSON.parse(readFileSync(join(catalogue().dir, path), 'utf8')) as T;
 }

@@ -15,6 +15,7 @@ import { directionJson, splitByLayer } from '../../../../pipeline/store/directio
 import { readRelevanceArrow } from '../../../../pipeline/store/relevance-arrow.ts';
 import { type TextTower, checkPromptPair, checkedTextDirection, embedPrompts } from '../../../../pipeline/text/templates.ts';
 import { type ClipTokenizer, createTokenizer } from '../../../../pipeline/text/tokenizer.ts';
+import { type AssetHooks, loadAsset } from './assets.ts';
 import type { LiveBuild } from './config.ts';
 import { type BrowserSession, openSession } from './runtime.ts';
 
@@ -22,16 +23,18 @@ export const TEMPLATES: readonly string[] = TEMPLATES_JSON;
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  if (!res.ok) fail('E_MISSING', `${url}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
 export class LiveText {
   private constructor(readonly build: LiveBuild, readonly tokenizer: ClipTokenizer, readonly session: BrowserSession) {}
 
-  static async open(build: LiveBuild): Promise<LiveText> {
-    const [json, session] = await Promise.all([fetchBytes(build.tokenizerUrl).then((b) => new TextDecoder().decode(b)), openSession(build.text.url)]);
-    return new LiveText(build, createTokenizer(json), session);
+  /** The tokenizer, and the text tower from the browser's cache or downloaded (progress through `hooks`). */
+  static async open(build: LiveBuild, hooks: AssetHooks = {}): Promise<LiveText> {
+    const label = `${build.encoder.id} text tower (${build.text.tower})`;
+    const [json, model] = await Promise.all([fetchBytes(build.tokenizerUrl).then((b) => new TextDecoder().decode(b)), loadAsset({ ...build.text, label }, hooks)]);
+    return new LiveText(build, createTokenizer(json), await openSession(build.text.url, model));
   }
 
   private tower(): TextTower {
@@ -57,8 +60,8 @@ export class LiveText {
 export class LiveRelevance {
   private constructor(readonly build: LiveBuild, private readonly relevance: BuildRelevance) {}
 
-  static async open(build: LiveBuild): Promise<LiveRelevance> {
-    const table = readRelevanceArrow(await fetchBytes(build.relevanceUrl));
+  static async open(build: LiveBuild, hooks: AssetHooks = {}): Promise<LiveRelevance> {
+    const table = readRelevanceArrow(await loadAsset({ ...build.relevance, label: `${build.id} relevance table` }, hooks));
     if (table.dim !== build.dim) fail('E_STORE', `relevance.arrow has D = ${table.dim}, the build says ${build.dim}`);
     return new LiveRelevance(build, { ...table, total: build.total });
   }

@@ -5,12 +5,16 @@ export interface LiveBuild {
   id: string;
   generator: { id: string; sha256: string; origin: string };
   encoder: { id: string; sha256: string; origin: string };
-  /** The encoder's text tower and tokenizer (catalogue live assets), as site URLs. */
-  text: { url: string; size: string };
+  /**
+   * The encoder's text tower (catalogue live asset, with the bytes and sha256 the browser checks
+   * and caches it by): float32 as the bundle has it, or the catalogue's int8 copy with its
+   * measured Δt agreement with float32 (stages/live-text.ts).
+   */
+  text: { url: string; size: string; bytes: number; sha256: string; tower: 'float32' | 'int8'; agreement?: string };
   tokenizerUrl: string;
   contextLength: number;
   dim: number;
-  relevanceUrl: string;
+  relevance: { url: string; bytes: number; sha256: string };
   samplesUrl: string;
   sampleSeeds: number[];
   /** Absent when the generator is too large to run in a browser. */

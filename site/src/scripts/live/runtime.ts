@@ -25,12 +25,15 @@ export interface BrowserSession {
   run(feeds: Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }>): Promise<Record<string, Float32Array>>;
 }
 
-/** Open a model from a URL on this site. */
-export async function openSession(modelUrl: string): Promise<BrowserSession> {
+/** Open a model from a URL on this site, or from bytes already here (`modelUrl` then only names it). */
+export async function openSession(modelUrl: string, bytes?: Uint8Array): Promise<BrowserSession> {
   configure();
-  const res = await fetch(modelUrl);
-  if (!res.ok) throw new Error(`${modelUrl}: HTTP ${res.status}`);
-  const session = await ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  if (!bytes) {
+    const res = await fetch(modelUrl);
+    if (!res.ok) throw new Error(`${modelUrl}: HTTP ${res.status}`);
+    bytes = new Uint8Array(await res.arrayBuffer());
+  }
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,

@@ -7,6 +7,7 @@ import { isStyleAtlasError } from '../../../../pipeline/core/errors.ts';
 import type { BuildDirection, TextDirection } from '../../../../pipeline/core/directions.ts';
 import { LiveRelevance, LiveText, liveDirectionJson } from './compute.ts';
 import type { LiveBuild, LiveConfig } from './config.ts';
+import { progressHooks } from './progress.ts';
 import { LiveRenderer } from './render.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -69,14 +70,17 @@ export function initLive(): void {
     result.hidden = true;
     go.disabled = true;
     root.dataset.state = 'loading';
-    setStatus(status, `Loading ${build.encoder.id}'s text encoder (${build.text.size}), its tokenizer and the relevance table of ${build.id}…`, 'busy');
+    setStatus(status, `Loading ${build.encoder.id}'s text encoder (${build.text.tower}, ${build.text.size}), its tokenizer and the relevance table of ${build.id}…`, 'busy');
+    const hooks = progressHooks($('live-progress'));
     try {
-      const [text, relevance] = await Promise.all([LiveText.open(build), LiveRelevance.open(build)]);
+      const [text, relevance] = await Promise.all([LiveText.open(build, hooks), LiveRelevance.open(build, hooks)]);
       if (state.build !== build) return;
       Object.assign(state, { text, relevance });
       go.disabled = false;
       root.dataset.state = 'ready';
-      setStatus(status, `Ready: ${build.encoder.id} (${build.encoder.origin}) and ${relevance.channels} channels of ${build.generator.id}. Type two prompts.`);
+      root.dataset.tower = build.text.tower;
+      const tower = build.text.tower === 'int8' ? `its int8 text tower (${build.text.agreement})` : 'its float32 text tower';
+      setStatus(status, `Ready: ${build.encoder.id} (${build.encoder.origin}), ${tower}, and ${relevance.channels} channels of ${build.generator.id}. Type two prompts.`);
     } catch (e) {
       fail(e);
     }
