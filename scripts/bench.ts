@@ -31,7 +31,7 @@ const USAGE = `usage: npm run bench [-- OPTIONS]
 /** The relevance command's own defaults for a generator of this resolution: what a user's build runs with. */
 function defaultSetting(resolution: number): PipelineSettings {
   const batch = RELEVANCE_DEFAULTS.batch;
-  return { batch: batch === 'auto' ? defaultBatch(resolution) : batch, inflight: RELEVANCE_DEFAULTS.inflight };
+  return { batch: batch === 'auto' ? defaultBatch(resolution) : batch, inflight: RELEVANCE_DEFAULTS.inflight, render: RELEVANCE_DEFAULTS.renderGraph };
 }
 
 function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
@@ -44,8 +44,16 @@ function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
     samples: full ? 32 : 8,
     reps: full ? 7 : 5,
     defaultSetting,
-    settings: [{ batch: 16, inflight: 2 }, { batch: 16, inflight: 1 }, { batch: 4, inflight: 2 }, { batch: 64, inflight: 2 }, ...(full ? [{ batch: 256, inflight: 2 }] : [])],
+    settings: [
+      ...[{ batch: 16, inflight: 2 }, { batch: 16, inflight: 1 }, { batch: 4, inflight: 2 }, { batch: 64, inflight: 2 }, ...(full ? [{ batch: 256, inflight: 2 }] : [])].map((s) => ({ ...s, render: 'portable' as const })),
+      { batch: 16, inflight: 2, render: 'nchwc' },
+      { batch: 4, inflight: 2, render: 'nchwc' },
+    ],
     schedule: 'interleaved',
+    analyse: [
+      { batch: 16, inflight: 2, render: 'portable' },
+      { batch: 16, inflight: 2, render: 'nchwc' },
+    ],
   };
   // ~0.7 s per 1024² render on 2 cores; 4 channels × 2 samples fill one batch of 16, which needs
   // ~22 GiB resident and is skipped on machines with less than twice that (suite.ts).
@@ -57,8 +65,18 @@ function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
     samples: full ? 4 : 2,
     reps: full ? 3 : 2,
     defaultSetting,
-    settings: [{ batch: 2, inflight: 2 }, { batch: 4, inflight: 2 }, { batch: 16, inflight: 2 }],
+    settings: [
+      { batch: 2, inflight: 2, render: 'portable' },
+      { batch: 4, inflight: 2, render: 'portable' },
+      { batch: 16, inflight: 2, render: 'portable' },
+      { batch: 2, inflight: 2, render: 'nchwc' },
+      { batch: 4, inflight: 2, render: 'nchwc' },
+    ],
     schedule: 'isolated',
+    analyse: [
+      { batch: 2, inflight: 2, render: 'portable' },
+      { batch: 2, inflight: 2, render: 'nchwc' },
+    ],
   };
   return mode === 'quick' ? [tiny] : [tiny, ffhq];
 }

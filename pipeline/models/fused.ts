@@ -106,3 +106,11 @@ export function buildRenderEncodeModel(gen: Generator, enc: Encoder, opts: { wit
   if (opts.withImage) g.output(image, 'image', 'float32', ['batch', 3, gen.arch.resolution, gen.arch.resolution]);
   return g.toBytes({ metadata: { 'styleatlas.generator': gen.manifest.id, 'styleatlas.encoder': enc.manifest.id } });
 }
+
+/** The synthesis of `render` alone, s_<layer> [B, C] → image [B, 3, R, R]: the bench times it on its own. */
+export function buildSynthesisModel(gen: Generator, render: RenderGraph, batch?: number): Uint8Array {
+  const g = new GraphBuilder('styleatlas_synthesis');
+  const image = addSynthesis(g, gen, render, batch);
+  g.output(image, 'image', 'float32', [batch ?? 'batch', 3, gen.arch.resolution, gen.arch.resolution]);
+  return g.toBytes({ metadata: { 'styleatlas.generator': gen.manifest.id } });
+}

@@ -5,6 +5,9 @@
  * Size budget: the adapter is one module by design (STYLE: one module touches the runtime):
  * device table, sessions in this thread and in a worker, and the benchmark's bare timing loop.
  */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node: telemetry off unless the user asks (README, "Privacy")
 import * as ort from 'onnxruntime-node';
@@ -24,6 +27,19 @@ export interface RuntimeOptions {
   device?: Device;
   /** Threads inside one operator (0 = onnxruntime's default: all cores). */
   threads?: number;
+  /** onnxruntime's memory settings (CPU); each left out keeps onnxruntime's default (on). */
+  memory?: SessionMemory;
+}
+
+/**
+ * Memory knobs of a session: the CPU arena (enableCpuMemArena), the planned memory pattern
+ * (enableMemPattern), and weight prepacking at load (session.disable_prepacking when false).
+ * They change where buffers live, never what is computed.
+ */
+export interface SessionMemory {
+  cpuArena?: boolean;
+  memPattern?: boolean;
+  prepacking?: boolean;
 }
 
 export type TensorValue =
@@ -83,8 +99,14 @@ export function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.Sessi
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
-    ...(device === 'cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
+    ...(opts.memory?.cpuArena === false ? { enableCpuMemArena: false } : {}),
+    ...(opts.memory?.memPattern === false ? { enableMemPattern: false } : {}),
+    ...(device === 'cpu' && opts.memory?.prepacking !== false ? {} : { extra: { session: sessionExtra(device, opts.memory) } }),
   };
+}
+
+function sessionExtra(device: Device, memory: SessionMemory | undefined): Record<string, string> {
+  return { ...(device === 'cpu' ? {} : { disable_cpu_ep_fallback: '1' }), ...(memory?.prepacking === false ? { disable_prepacking: '1' } : {}) };
 }
 
 function checkOutputs(label: string, out: Record<string, TensorValue>): Record<string, TensorValue> {
@@ -181,6 +203,23 @@ export function nchwcBlockSize(): Promise<number | undefined> {
   return nchwcBlock;
 }
 
+/** A session for the bench's bare loops (no output checks): `extra` session options on top of sessionOptions'. */
+async function bareSession(model: Uint8Array, label: string, opts: RuntimeOptions, extra: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+  const device = opts.device ?? 'cpu';
+  assertDeviceHere(label, device);
+  try {
+    return await ort.InferenceSession.create(model, { ...sessionOptions(opts), ...extra });
+  } catch (e) {
+    deviceOpenFailure(label, device, (e as Error).message);
+  }
+}
+
+function ortTensors(feeds: Record<string, TensorValue>): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) out[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
+  return out;
+}
+
 /**
  * Seconds of each timed run of `model`, measured around onnxruntime's own run() with no output
  * checks or copies: benchmarks use it for the FLOP/s the runtime reaches on a single operator.
@@ -191,17 +230,9 @@ export async function timeModelRuns(
   runs: { warmup: number; timed: number },
   opts: RuntimeOptions = {},
 ): Promise<number[]> {
-  const device = opts.device ?? 'cpu';
-  assertDeviceHere('benchmark model', device);
-  let session: ort.InferenceSession;
+  const session = await bareSession(model, 'benchmark model', opts);
   try {
-    session = await ort.InferenceSession.create(model, sessionOptions(opts));
-  } catch (e) {
-    deviceOpenFailure('benchmark model', device, (e as Error).message);
-  }
-  try {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
+    const ortFeeds = ortTensors(feeds);
     for (let i = 0; i < runs.warmup; i++) await session.run(ortFeeds);
     const times: number[] = [];
     for (let i = 0; i < runs.timed; i++) {
@@ -212,6 +243,46 @@ export async function timeModelRuns(
     return times;
   } finally {
     await session.release();
+  }
+}
+
+/** One event of onnxruntime's profiler trace (Chrome trace format): a node's kernel run, a whole run… */
+export interface ProfileEvent {
+  cat: string;
+  name: string;
+  /** Start and duration, µs. */
+  ts: number;
+  dur: number;
+  args?: Record<string, unknown>;
+}
+
+/**
+ * onnxruntime's profiler trace of `runs.warmup + runs.profiled` runs of `model` in a session of
+ * its own (profiling slows every kernel a little: it never shares a session that is timed).
+ * Returns every event; the last `runs.profiled` runs are the ones to read (cat "Session",
+ * name "model_run" brackets each run).
+ */
+export async function profileModelRuns(
+  model: Uint8Array,
+  feeds: Record<string, TensorValue>,
+  runs: { warmup: number; profiled: number },
+  opts: RuntimeOptions = {},
+): Promise<ProfileEvent[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'styleatlas-profile-'));
+  try {
+    const session = await bareSession(model, 'profiled model', opts, { enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
+    try {
+      const ortFeeds = ortTensors(feeds);
+      for (let i = 0; i < runs.warmup + runs.profiled; i++) await session.run(ortFeeds);
+      session.endProfiling();
+    } finally {
+      await session.release();
+    }
+    const traces = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    if (traces.length !== 1) fail('E_RUNTIME', `profiled model: onnxruntime wrote ${traces.length} profile files, expected one`);
+    return JSON.parse(readFileSync(join(dir, traces[0]), 'utf8')) as ProfileEvent[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

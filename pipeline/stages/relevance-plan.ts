@@ -60,6 +60,7 @@ export const RELEVANCE_DEFAULTS = Object.freeze({
   chunk: 32,
   batch: 'auto' as number | 'auto',
   inflight: 2,
+  renderGraph: 'portable' as RenderGraphName,
 });
 
 /** Everything that determines the numbers of a build. Two runs with equal configs give equal bytes. */

@@ -9,6 +9,7 @@ import { type Device, runtimeVersion } from '../../pipeline/models/runtime.ts';
 import { type PeakResult, describeConv } from './peak.ts';
 import type { Spread } from './stats.ts';
 import type { ConfigResult } from './suite.ts';
+import { analysisSection } from './analysis.ts';
 import { type MapperBenchResult, mapperSection } from './mapper.ts';
 import { type OptimiseBenchResult, optimiseSection } from './optimise.ts';
 
@@ -83,7 +84,7 @@ const othersText = (cores: number | undefined, of: number): string =>
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 function memoryText(c: ConfigResult): string {
-  const each = c.runs.filter((r) => r.residentBytes !== undefined).map((r) => `${r.settings ? `batch ${r.settings.batch}` : 'naive'} ${gib(r.residentBytes!)}`);
+  const each = c.runs.filter((r) => r.residentBytes !== undefined).map((r) => `${r.settings ? `${r.settings.render} batch ${r.settings.batch}` : 'naive'} ${gib(r.residentBytes!)}`);
   const peak = `peak resident set of the bench so far ${gib(c.maxRssBytes)}`;
   return each.length ? `resident set while measured: ${each.join(', ')}; ${peak}` : peak;
 }
@@ -95,17 +96,19 @@ function configSection(c: ConfigResult, peak: number, cores: number): string[] {
     `  FLOPs per render   ${si(f.total, 'FLOP')} = synthesis ${si(f.synthesis, '')} + preprocessing MatMuls ${si(f.preprocess, '')} + image tower ${si(f.visual, '')}`,
     `  FLOP floor         ${fixed((1000 * f.total) / peak)} ms/render at the peak below (${fixed(peak / f.total)} renders/s)`,
     '',
-    `  ${'run'.padEnd(40)} ${'renders/s median [min–max]'.padEnd(28)} ${'ms/render'.padStart(9)} ${'× naive'.padStart(8)} ${'FLOP/s'.padStart(11)} ${'of peak'.padStart(8)}`,
+    `  ${'run'.padEnd(50)} ${'renders/s median [min–max]'.padEnd(28)} ${'ms/render'.padStart(9)} ${'× floor'.padStart(8)} ${'× naive'.padStart(8)} ${'FLOP/s'.padStart(11)} ${'of peak'.padStart(8)}`,
   ];
+  const floorMs = (1000 * f.total) / peak;
   const naive = c.runs[0].rendersPerSecond.median;
   for (const r of c.runs) {
     const m = r.rendersPerSecond.median;
     const rate = `${fixed(m)} ${spreadText(r.rendersPerSecond, fixed)}`;
     lines.push(
-      `  ${r.label.padEnd(40)} ${rate.padEnd(28)} ${fixed(1000 / m).padStart(9)} ${(m / naive).toFixed(2).padStart(8)} ${si(m * f.total, 'FLOP/s').padStart(11)} ${pct((m * f.total) / peak).padStart(8)}`,
+      `  ${r.label.padEnd(50)} ${rate.padEnd(28)} ${fixed(1000 / m).padStart(9)} ${(1000 / m / floorMs).toFixed(2).padStart(8)} ${(m / naive).toFixed(2).padStart(8)} ${si(m * f.total, 'FLOP/s').padStart(11)} ${pct((m * f.total) / peak).padStart(8)}`,
     );
   }
-  for (const k of c.skipped) lines.push(`  ${k.label.padEnd(40)} skipped: ${k.reason}`);
+  for (const k of c.skipped) lines.push(`  ${k.label.padEnd(50)} skipped: ${k.reason}`);
+  lines.push(`  (× floor: ms per render ÷ the FLOP floor of the full exact render, ${fixed(floorMs)} ms)`);
   const pipelines = c.runs.filter((r) => r.kind === 'pipeline');
   const ratio = (r: { rendersPerSecond: Spread }) => `${(r.rendersPerSecond.median / naive).toFixed(2)}×`;
   const byDefault = pipelines.find((r) => r.isDefault);
@@ -116,6 +119,7 @@ function configSection(c: ConfigResult, peak: number, cores: number): string[] {
     `  same work: max |Δi naive − Δi pipeline| = ${c.agreement.toExponential(1)} (JS float64 vs ONNX float32 preprocessing); models opened in ${c.setupSeconds.toFixed(1)} s`,
     `  noise: ${othersText(c.othersCores, cores)} while these reps ran (above ~0.1 the spread widens)`,
     `  memory: ${memoryText(c)}`,
+    ...analysisSection(c.analyses, peak),
   );
   return lines;
 }

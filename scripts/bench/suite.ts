@@ -15,10 +15,11 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { RuntimeOptions } from '../../pipeline/models/runtime.ts';
+import type { RuntimeOptions, WorkerSession } from '../../pipeline/models/runtime.ts';
 import { markCpu, othersCores } from './cpu.ts';
 import { type RenderFlops, renderFlops } from './flops.ts';
 import { type Spread, seconds, spread } from './stats.ts';
+import { type Analysis, analyse } from './analysis.ts';
 import { BenchModels, type PipelineSettings, type Workload, maxDifference, naiveLoop, pipelineRun, rendersOf } from './workloads.ts';
 
 export interface BenchConfig {
@@ -33,6 +34,8 @@ export interface BenchConfig {
   /** Other pipeline settings to time (one equal to the default is dropped). */
   settings: readonly PipelineSettings[];
   schedule: 'interleaved' | 'isolated';
+  /** Also profile one render per operator, and time the synthesis alone, for each of these settings (analysis.ts). */
+  analyse?: readonly PipelineSettings[];
 }
 
 export interface Measured {
@@ -64,6 +67,8 @@ export interface ConfigResult {
   othersCores?: number;
   /** Pipeline settings not run here, and why (too much memory for this machine). */
   skipped: { label: string; reason: string }[];
+  /** Per-operator profile and synthesis alone, one per analysed setting (after the timed runs, in sessions of their own). */
+  analyses: Analysis[];
 }
 
 /** Why a configuration cannot run here (a bundle not built), or undefined. */
@@ -76,8 +81,10 @@ export function missingBundles(root: string, c: Pick<BenchConfig, 'generator' | 
 const NAIVE_LABEL = 'naive (batch 1, JS preprocessing)';
 
 export function pipelineLabel(s: PipelineSettings, isDefault: boolean): string {
-  return `pipeline batch ${s.batch}, inflight ${s.inflight}${isDefault ? ' (default)' : ''}`;
+  return `pipeline ${s.render} batch ${s.batch}, inflight ${s.inflight}${isDefault ? ' (default)' : ''}`;
 }
+
+export const sameSettings = (a: PipelineSettings, b: PipelineSettings): boolean => a.batch === b.batch && a.inflight === b.inflight && a.render === b.render;
 
 /** Idle time before each timed run, so the previous run's onnxruntime threads stop spinning. */
 const SETTLE_MS = 200;
@@ -141,11 +148,14 @@ async function timeRep(job: Job, renders: number, rep: string, log: (m: string) 
 }
 
 async function interleaved(models: BenchModels, c: Schedule, w: Workload, log: (m: string) => void): Promise<Job[]> {
-  const session = await models.openPipeline();
+  // One session per model: the portable one takes any batch, an NCHWc one is written for its batch.
+  const sessions = new Map<string, WorkerSession>();
+  const sessionFor = (s: PipelineSettings) => (s.render === 'nchwc' ? `nchwc ${s.batch}` : s.render);
   try {
+    for (const s of c.settings) if (!sessions.has(sessionFor(s))) sessions.set(sessionFor(s), await models.openPipeline(s));
     const jobs: Job[] = [
       { label: NAIVE_LABEL, kind: 'naive', run: () => naiveLoop(models, w), rates: [] },
-      ...c.settings.map((s): Job => ({ label: pipelineLabel(s, s === c.byDefault), kind: 'pipeline', settings: s, run: () => pipelineRun(models, session, w, s), rates: [] })),
+      ...c.settings.map((s): Job => ({ label: pipelineLabel(s, s === c.byDefault), kind: 'pipeline', settings: s, run: () => pipelineRun(models, sessions.get(sessionFor(s))!, w, s), rates: [] })),
     ];
     // Two rounds: after the first, a run could still be slow once its batch size followed a larger one.
     for (let k = 0; k < 2; k++) for (const j of jobs) await j.run();
@@ -154,7 +164,7 @@ async function interleaved(models: BenchModels, c: Schedule, w: Workload, log: (
     }
     return jobs;
   } finally {
-    await session.release();
+    for (const session of sessions.values()) await session.release();
   }
 }
 
@@ -166,7 +176,7 @@ async function isolated(models: BenchModels, c: Schedule, w: Workload, log: (m: 
   naive.residentBytes = process.memoryUsage().rss;
   const jobs = [naive];
   for (const s of c.settings) {
-    const session = await models.openPipeline();
+    const session = await models.openPipeline(s);
     try {
       const job: Job = { label: pipelineLabel(s, s === c.byDefault), kind: 'pipeline', settings: s, run: () => pipelineRun(models, session, w, s), rates: [] };
       // Two full batches first: a cold batch of 1024² renders ran up to ~3× slower (page faults).
@@ -190,8 +200,7 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
     log(`${c.name}: models open in ${setupSeconds.toFixed(1)} s; ${rendersOf(workload)} renders per measurement, ${c.reps} reps, ${c.schedule}`);
     const resolution = models.gen.arch.resolution;
     const byDefault = c.defaultSetting(resolution);
-    const same = (a: PipelineSettings, b: PipelineSettings) => a.batch === b.batch && a.inflight === b.inflight;
-    const settings = [byDefault, ...c.settings.filter((s) => !same(s, byDefault))];
+    const settings = [byDefault, ...c.settings.filter((s) => !sameSettings(s, byDefault))];
     const budget = MEMORY_SHARE * totalmem();
     const skipped = settings
       .map((s) => ({ label: pipelineLabel(s, s === byDefault), need: residentEstimate(resolution, s.batch) }))
@@ -202,6 +211,8 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
     const cpu = markCpu();
     const jobs = await (c.schedule === 'interleaved' ? interleaved : isolated)(models, runnable, workload, log);
     const others = othersCores(cpu);
+    const analyses: Analysis[] = [];
+    for (const s of c.analyse ?? []) analyses.push(await analyse(models, s, log));
     return {
       name: c.name,
       generator: c.generator,
@@ -223,6 +234,7 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       othersCores: others,
       skipped,
+      analyses,
     };
   } finally {
     await models.release();

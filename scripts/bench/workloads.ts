@@ -9,11 +9,11 @@
 import { clipPreprocess } from '../../pipeline/core/preprocess.ts';
 import { RelevanceAccumulator } from '../../pipeline/core/relevance.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
-import { buildRenderEncodeModel } from '../../pipeline/models/fused.ts';
+import { type RenderGraph, buildRenderEncodeModel, renderBatch, renderGraphFor } from '../../pipeline/models/fused.ts';
 import { Generator } from '../../pipeline/models/generator.ts';
 import { type InferenceRunner, type RuntimeOptions, WorkerSession } from '../../pipeline/models/runtime.ts';
 import { computeChunk } from '../../pipeline/stages/relevance.ts';
-import { type RelevanceConfig, channelsOf } from '../../pipeline/stages/relevance-plan.ts';
+import { type RelevanceConfig, type RenderGraphName, channelsOf } from '../../pipeline/stages/relevance-plan.ts';
 import { computeStyleStats } from '../../pipeline/stages/stats.ts';
 
 /** What both loops compute: 2 · channels · samples renders. */
@@ -28,18 +28,29 @@ export interface Workload {
 export interface PipelineSettings {
   batch: number;
   inflight: number;
+  /** The relevance command's --render-graph. */
+  render: RenderGraphName;
 }
 
 /** Open models, μ/σ and the fused model for one generator + encoder pair. */
 export class BenchModels {
+  private readonly renders = new Map<RenderGraphName, Promise<RenderGraph>>();
+
   private constructor(
     readonly gen: Generator,
     readonly enc: Encoder,
     readonly mu: Float64Array,
     readonly sigma: Float64Array,
     private readonly fused: Uint8Array,
-    private readonly runtime: RuntimeOptions,
+    readonly runtime: RuntimeOptions,
   ) {}
+
+  /** The render graph the relevance stage would run for --render-graph `name` here (E_DEVICE/E_INPUT where it cannot). */
+  renderGraph(name: RenderGraphName): Promise<RenderGraph> {
+    let r = this.renders.get(name);
+    if (!r) this.renders.set(name, (r = renderGraphFor(this.gen, this.runtime.device ?? 'cpu', name)));
+    return r;
+  }
 
   static async open(generatorDir: string, encoderDir: string, runtime: RuntimeOptions, statsSamples: number): Promise<BenchModels> {
     const gen = await Generator.open(generatorDir, runtime);
@@ -49,11 +60,23 @@ export class BenchModels {
     return new BenchModels(gen, enc, mu, sigma, buildRenderEncodeModel(gen, enc), runtime);
   }
 
-  /** The relevance stage's session: the fused model in a worker thread. The caller releases it. */
-  openPipeline(): Promise<WorkerSession> {
+  /**
+   * The relevance stage's session for these settings: the fused model in a worker thread (the
+   * NCHWc one written for the setting's batch, as relevance-build.ts does). The caller releases it.
+   */
+  async openPipeline(s: PipelineSettings): Promise<WorkerSession> {
+    const label = `bench render+encode (${s.render})`;
+    if (s.render === 'nchwc') return WorkerSession.open(await this.fusedModel(s), label, this.runtime);
     // As relevance-build.ts does, the bytes move into the worker: each session gets its own copy.
     // (Uint8Array's slice copies; a Node Buffer's slice is a view, and moving it detached `fused`.)
-    return WorkerSession.open(Uint8Array.prototype.slice.call(this.fused), 'bench render+encode', this.runtime);
+    return WorkerSession.open(Uint8Array.prototype.slice.call(this.fused), label, this.runtime);
+  }
+
+  /** The fused model's bytes for these settings (a fresh copy). */
+  async fusedModel(s: Pick<PipelineSettings, 'render' | 'batch'>): Promise<Uint8Array> {
+    if (s.render === 'portable') return Uint8Array.prototype.slice.call(this.fused);
+    const render = await this.renderGraph(s.render);
+    return buildRenderEncodeModel(this.gen, this.enc, { render, batch: renderBatch(render, s.batch) });
   }
 
   /** `count` channels spread evenly over the conv layers (every resolution gets its share). */
@@ -112,9 +135,11 @@ export async function pipelineRun(m: BenchModels, session: InferenceRunner, w: W
     channelSet: 'conv',
     chunkChannels: w.channels.length,
     batch: settings.batch,
+    ...(settings.render === 'nchwc' ? { renderGraph: 'nchwc' as const } : {}),
   };
+  const fixedBatch = renderBatch(await m.renderGraph(settings.render), settings.batch);
   const rows = await computeChunk(
-    { gen: m.gen, session, config, mu: m.mu, sigma: m.sigma, dim: m.enc.dim, inflight: settings.inflight },
+    { gen: m.gen, session, config, mu: m.mu, sigma: m.sigma, dim: m.enc.dim, inflight: settings.inflight, fixedBatch },
     { index: 0, channels: [...w.channels] },
   );
   return rows.map((r) => r.direction);

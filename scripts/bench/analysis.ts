@@ -1,0 +1,107 @@
+/**
+ * Where a render's time goes, for one pipeline setting, measured after the timed runs and in
+ * sessions of their own (profiling slows every kernel, so it never touches a timed session):
+ *   profile:   onnxruntime's profiler over the fused render+encode model the setting runs, one
+ *              warm-up and `PROFILED` profiled runs of one batch; kernel time grouped by op type,
+ *              per render;
+ *   synthesis: the setting's synthesis alone (no preprocessing, no image tower), timed around
+ *              onnxruntime's run() at the setting's batch; its FLOPs are synthesisFlops', so its
+ *              FLOP/s reads against the one-convolution peak of the same bench run.
+ */
+import { buildSynthesisModel, renderBatch } from '../../pipeline/models/fused.ts';
+import { type ProfileEvent, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
+import { synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
+import { type Spread, spread } from './stats.ts';
+import type { BenchModels, PipelineSettings } from './workloads.ts';
+
+/** Runs profiled after one warm-up run (their kernel times are averaged). */
+const PROFILED = 2;
+const SYNTHESIS_RUNS = { warmup: 2, timed: 3 };
+
+export interface OpTime {
+  /** The node's op type as onnxruntime ran it (after its graph rewrites: fused and NCHWc nodes included). */
+  op: string;
+  /** Kernel time per render, ms. */
+  ms: number;
+  /** Nodes of this type that ran. */
+  nodes: number;
+}
+
+export interface Analysis {
+  settings: PipelineSettings;
+  /** Wall time of one profiled run per render (model_run), ms; kernels are the part inside nodes. */
+  runMs: number;
+  kernelMs: number;
+  ops: OpTime[];
+  /** The synthesis alone: seconds per render of each timed run, and its FLOPs per render. */
+  synthesis: { secondsPerRender: Spread; flopsPerRender: number; batch: number };
+}
+
+/** Kernel time by op type in the last `runs` model runs of a trace, ms per render. */
+export function opSplit(events: readonly ProfileEvent[], runs: number, renders: number): { runMs: number; kernelMs: number; ops: OpTime[] } {
+  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const last = modelRuns.slice(-runs);
+  if (last.length < runs) throw new Error(`the profile holds ${modelRuns.length} runs, expected at least ${runs}`);
+  const inLast = (e: ProfileEvent) => last.some((r) => e.ts >= r.ts && e.ts + e.dur <= r.ts + r.dur);
+  const per = 1000 * runs * renders; // µs summed over runs → ms per render
+  const byOp = new Map<string, { us: number; nodes: Set<string> }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inLast(e)) continue;
+    const op = String(e.args?.op_name ?? 'unknown');
+    const entry = byOp.get(op) ?? { us: 0, nodes: new Set<string>() };
+    entry.us += e.dur;
+    entry.nodes.add(e.name);
+    byOp.set(op, entry);
+  }
+  const ops = [...byOp].map(([op, v]) => ({ op, ms: v.us / per, nodes: v.nodes.size })).sort((a, b) => b.ms - a.ms);
+  return { runMs: last.reduce((t, r) => t + r.dur, 0) / per, kernelMs: ops.reduce((t, o) => t + o.ms, 0), ops };
+}
+
+export async function analyse(models: BenchModels, s: PipelineSettings, log: (m: string) => void): Promise<Analysis> {
+  const { gen } = models;
+  const render = await models.renderGraph(s.render);
+  const batch = s.batch;
+  // The samples' own codes: which channel a batch perturbs changes no kernel's work.
+  const feeds = gen.synthesisFeeds(await gen.stylesForSeeds(Array.from({ length: batch }, (_, i) => i), 0.7), batch);
+  log(`  profiling ${s.render} batch ${batch}: 1 warm-up + ${PROFILED} profiled runs`);
+  const events = await profileModelRuns(await models.fusedModel(s), feeds, { warmup: 1, profiled: PROFILED }, models.runtime);
+  const split = opSplit(events, PROFILED, batch);
+  log(`  timing the ${s.render} synthesis alone at batch ${batch}`);
+  const times = await timeModelRuns(buildSynthesisModel(gen, render, renderBatch(render, batch)), feeds, SYNTHESIS_RUNS, models.runtime);
+  return { settings: s, ...split, synthesis: { secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch } };
+}
+
+const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const pct = (v: number): string => `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
+const gflops = (v: number): string => `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 1)} GFLOP/s`;
+/** Op types under this share of every profiled run's kernel time are summed into one row. */
+const MINOR = 0.01;
+
+/** The printed lines: the synthesis alone against the peak, and the op split side by side. */
+export function analysisSection(analyses: readonly Analysis[], peak: number): string[] {
+  if (analyses.length === 0) return [];
+  const name = (a: Analysis) => `${a.settings.render} b${a.settings.batch}`;
+  const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up):`];
+  for (const a of analyses) {
+    const t = a.synthesis.secondsPerRender;
+    const rate = a.synthesis.flopsPerRender / t.median;
+    lines.push(`    ${name(a).padEnd(14)} ${ms(1000 * t.median).padStart(7)} ms/render [${ms(1000 * t.min)}–${ms(1000 * t.max)}]  ${gflops(rate).padStart(14)}  ${pct(rate / peak).padStart(4)} of the one-conv peak`);
+  }
+  const major = new Set(analyses.flatMap((a) => a.ops.filter((o) => o.ms >= MINOR * a.kernelMs).map((o) => o.op)));
+  const order = [...major].sort((x, y) => Math.max(...analyses.map((a) => opMs(a, y))) - Math.max(...analyses.map((a) => opMs(a, x))));
+  const cell = (a: Analysis, v: number) => `${ms(v).padStart(8)} ${pct(v / a.kernelMs).padStart(5)}`;
+  lines.push(
+    '',
+    `  where one render's time goes (onnxruntime profiler on the fused model, a session of its own; 1 warm-up + ${PROFILED} profiled runs; kernel ms per render and share):`,
+    `    ${'op type'.padEnd(22)}${analyses.map((a) => name(a).padStart(15)).join('')}`,
+  );
+  for (const op of order) lines.push(`    ${op.padEnd(22)}${analyses.map((a) => cell(a, opMs(a, op))).join('')}`);
+  lines.push(`    ${'other op types'.padEnd(22)}${analyses.map((a) => cell(a, a.ops.filter((o) => !major.has(o.op)).reduce((t, o) => t + o.ms, 0))).join('')}`);
+  lines.push(`    ${'all kernels'.padEnd(22)}${analyses.map((a) => cell(a, a.kernelMs)).join('')}`);
+  lines.push(`    ${'whole run (profiled)'.padEnd(22)}${analyses.map((a) => `${ms(a.runMs).padStart(8)}      `).join('')}`);
+  return lines;
+}
+
+function opMs(a: Analysis, op: string): number {
+  return a.ops.find((o) => o.op === op)?.ms ?? 0;
+}
