@@ -27,19 +27,6 @@ export interface RuntimeOptions {
   device?: Device;
   /** Threads inside one operator (0 = onnxruntime's default: all cores). */
   threads?: number;
-  /** onnxruntime's memory settings (CPU); each left out keeps onnxruntime's default (on). */
-  memory?: SessionMemory;
-}
-
-/**
- * Memory knobs of a session: the CPU arena (enableCpuMemArena), the planned memory pattern
- * (enableMemPattern), and weight prepacking at load (session.disable_prepacking when false).
- * They change where buffers live, never what is computed.
- */
-export interface SessionMemory {
-  cpuArena?: boolean;
-  memPattern?: boolean;
-  prepacking?: boolean;
 }
 
 export type TensorValue =
@@ -99,14 +86,8 @@ export function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.Sessi
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
-    ...(opts.memory?.cpuArena === false ? { enableCpuMemArena: false } : {}),
-    ...(opts.memory?.memPattern === false ? { enableMemPattern: false } : {}),
-    ...(device === 'cpu' && opts.memory?.prepacking !== false ? {} : { extra: { session: sessionExtra(device, opts.memory) } }),
+    ...(device === 'cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
   };
-}
-
-function sessionExtra(device: Device, memory: SessionMemory | undefined): Record<string, string> {
-  return { ...(device === 'cpu' ? {} : { disable_cpu_ep_fallback: '1' }), ...(memory?.prepacking === false ? { disable_prepacking: '1' } : {}) };
 }
 
 function checkOutputs(label: string, out: Record<string, TensorValue>): Record<string, TensorValue> {

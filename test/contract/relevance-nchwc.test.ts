@@ -48,6 +48,13 @@ it('killed after two chunks and resumed, or sharded and merged, gives the same b
   expect(relevanceColumns(join(tmp, 'merged'))).toEqual(relevanceColumns(join(tmp, 'whole')));
 }, 300_000);
 
+it('merge refuses shards that ran different render graphs (their last bits differ): E_SHARD naming renderGraph', async () => {
+  const portable = join(tmp, 'portable-shard1');
+  const stats = join(tmp, 'whole', 'stats.npz');
+  await run(portable, { shard: { index: 1, count: 2 }, statsFile: stats, config: { ...config, statsSamples: undefined, statsSeed: undefined } });
+  expect(() => mergeShards([join(tmp, 'shard0'), portable], join(tmp, 'mixed'))).toThrow(expect.objectContaining({ code: 'E_SHARD', message: expect.stringMatching(/built with other settings .*renderGraph: "nchwc" vs undefined/) }));
+}, 300_000);
+
 it('gives the portable graph\'s Δi up to floating-point reordering', async () => {
   const dir = join(tmp, 'portable');
   expect((await run(dir, { config })).complete).toBe(true);
