@@ -14,5 +14,8 @@ export default defineConfig({
     cacheDir: process.env.STYLEATLAS_SITE_CACHE_DIR ? `${process.env.STYLEATLAS_SITE_CACHE_DIR}/vite` : undefined,
     // onnxruntime-web's bundle is ~400 kB and only loads on the live page.
     build: { chunkSizeWarningLimit: 1024 },
+    // The live page's onnxruntime worker (site/src/scripts/live/ort-worker.ts) is an ES module:
+    // onnxruntime-web loads its wasm glue with import().
+    worker: { format: 'es' },
   },
 });

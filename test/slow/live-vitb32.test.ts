@@ -97,9 +97,12 @@ describe('the live page on a full-size (vitb32-arch) text tower', () => {
 
     await page.fill('#live-neutral', NEUTRAL);
     await page.fill('#live-target', TARGET);
-    // The page's wasm session holds its main thread for the whole batch of 158 templates, and the
-    // click's own post-click check in the page waits for it: the timeout covers the computation.
-    await page.click('#live-go', { timeout: 600_000 });
+    await page.click('#live-go');
+    // onnxruntime-web runs in a worker: while the 158 template sentences go through the tower
+    // (about a minute), the page's own thread still answers — an evaluate returns, and sees the
+    // box computing. On the page's thread the evaluate would only run after the result.
+    await page.waitForSelector('#live[data-state="computing"]', { timeout: 60_000 });
+    expect(await page.evaluate(() => document.querySelector('#live')?.getAttribute('data-state'))).toBe('computing');
     await page.waitForSelector('#live[data-state="done"], #live[data-state="error"]', { timeout: 600_000 });
     expect(await page.getAttribute('#live', 'data-state'), (await page.textContent('#live-status')) ?? '').toBe('done');
     const liveDt = Float32Array.from(JSON.parse((await page.getAttribute('#live-result', 'data-delta-t'))!) as number[]);

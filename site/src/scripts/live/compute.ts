@@ -51,8 +51,6 @@ export class LiveText {
   async deltaT(neutral: string, target: string): Promise<TextDirection> {
     const tower = this.tower();
     checkPromptPair(tower, neutral, target);
-    // onnxruntime-web runs on this thread and holds it for the whole batch: let the click finish and the status paint first.
-    await new Promise((done) => setTimeout(done, 0));
     const [tNeutral, tTarget] = await embedPrompts(tower, [neutral, target], TEMPLATES);
     return checkedTextDirection(tower.label, neutral, target, tNeutral, tTarget);
   }

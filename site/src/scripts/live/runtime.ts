@@ -1,52 +1,75 @@
 /**
  * The browser's one adapter over ONNX Runtime (onnxruntime-web, wasm): nothing else on the site
- * imports it. Single-threaded wasm served by this site (Vite emits the file into _astro/ and
- * wasmPaths points there), so the page needs no cross-origin isolation and fetches nothing from
- * elsewhere.
+ * talks to it. The sessions live in a module worker (ort-worker.ts), so a long run — a full-size
+ * text tower takes about a minute — leaves the page responsive. Single-threaded wasm served by this
+ * site (Vite emits the worker and the .wasm into _astro/), so the page needs no cross-origin
+ * isolation and fetches nothing from elsewhere. A worker that cannot start fails every request with
+ * that reason; nothing falls back to the page's own thread.
  */
-import * as ort from 'onnxruntime-web/wasm';
-// The same file the bundle references with new URL(…, import.meta.url), so Vite emits it once.
-import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import type { WorkerRequest } from './ort-worker.ts';
 
-let configured = false;
+type Feed = { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+type Reply = { id: number; ok: true; session?: number; inputNames?: string[]; outputNames?: string[]; outputs?: Record<string, Float32Array> } | { id: number; ok: false; error: string };
 
-function configure(): void {
-  if (configured) return;
-  ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
-  configured = true;
+let worker: Worker | undefined;
+let broken: string | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (r: Reply & { ok: true }) => void; reject: (e: Error) => void }>();
+
+function failAll(reason: string): void {
+  broken = reason;
+  for (const p of pending.values()) p.reject(new Error(reason));
+  pending.clear();
+}
+
+function request(req: Omit<WorkerRequest, 'id'> & Record<string, unknown>, transfer: Transferable[] = []): Promise<Reply & { ok: true }> {
+  if (broken) return Promise.reject(new Error(broken));
+  if (!worker) {
+    worker = new Worker(new URL('./ort-worker.ts', import.meta.url), { type: 'module', name: 'styleatlas-onnxruntime' });
+    worker.onmessage = (event: MessageEvent<Reply>) => {
+      const r = event.data;
+      const p = pending.get(r.id);
+      if (!p) return;
+      pending.delete(r.id);
+      if (r.ok) p.resolve(r);
+      else p.reject(new Error(r.error));
+    };
+    worker.onerror = (event) => failAll(`the live page's onnxruntime worker failed: ${event.message || 'it could not be loaded'}`);
+    worker.onmessageerror = () => failAll("the live page's onnxruntime worker sent a message that could not be read");
+  }
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker!.postMessage({ ...req, id }, transfer);
+  });
 }
 
 export interface BrowserSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
-  run(feeds: Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] } | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }>): Promise<Record<string, Float32Array>>;
+  run(feeds: Record<string, Feed>): Promise<Record<string, Float32Array>>;
 }
 
 /** Open a model from a URL on this site, or from bytes already here (`modelUrl` then only names it). */
 export async function openSession(modelUrl: string, bytes?: Uint8Array): Promise<BrowserSession> {
-  configure();
   if (!bytes) {
     const res = await fetch(modelUrl);
     if (!res.ok) throw new Error(`${modelUrl}: HTTP ${res.status}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   }
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  // A copy goes to the worker: the caller's bytes (a cached download) stay usable here.
+  const copy = bytes.slice();
+  const opened = await request({ op: 'open', name: modelUrl, bytes: copy }, [copy.buffer]);
+  const session = opened.session!;
   return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
+    inputNames: opened.inputNames!,
+    outputNames: opened.outputNames!,
     async run(feeds) {
-      const tensors: Record<string, ort.Tensor> = {};
-      for (const [name, f] of Object.entries(feeds)) tensors[name] = f.type === 'int64' ? new ort.Tensor('int64', f.data, [...f.dims]) : new ort.Tensor('float32', f.data, [...f.dims]);
-      const out = await session.run(tensors);
-      const result: Record<string, Float32Array> = {};
-      for (const [name, t] of Object.entries(out)) {
-        if (t.type !== 'float32') throw new Error(`${modelUrl}: output ${name} is ${t.type}, expected float32`);
-        result[name] = t.data as Float32Array;
-      }
-      return result;
+      // Structured clone copies the feeds, so the caller's arrays are left as they were.
+      const plain: Record<string, Feed> = {};
+      for (const [name, f] of Object.entries(feeds)) plain[name] = { ...f, dims: [...f.dims] } as Feed;
+      const r = await request({ op: 'run', session, feeds: plain });
+      return r.outputs!;
     },
   };
 }
