@@ -11,7 +11,7 @@
  * which with a ViT-B/32 visual tower would cost far more than this whole test.
  * Slow project (`npx vitest run --project slow`): about 3 to 6 minutes on 2 shared cores.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directionFromBuild } from '../../pipeline/core/directions.ts';
@@ -26,7 +26,7 @@ import { channelsOf } from '../../pipeline/stages/relevance-plan.ts';
 import { deltaT, loadTemplates } from '../../pipeline/stages/text-directions.ts';
 import { encodeNpy } from '../../pipeline/store/npy.ts';
 import { type Browser, launchBrowser, serveSite } from '../helpers/browser.ts';
-import { modelDir } from '../helpers/bundles.ts';
+import { REPO, modelDir } from '../helpers/bundles.ts';
 import { cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -105,6 +105,9 @@ describe('the live page on a full-size (vitb32-arch) text tower', () => {
     expect(await page.evaluate(() => document.querySelector('#live')?.getAttribute('data-state'))).toBe('computing');
     await page.waitForSelector('#live[data-state="done"], #live[data-state="error"]', { timeout: 600_000 });
     expect(await page.getAttribute('#live', 'data-state'), (await page.textContent('#live-status')) ?? '').toBe('done');
+    // For looking at: the live page of a full-size text tower with its result.
+    mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(REPO, 'test-artifacts', 'live-vitb32-desktop.png'), fullPage: true });
     const liveDt = Float32Array.from(JSON.parse((await page.getAttribute('#live-result', 'data-delta-t'))!) as number[]);
 
     // The pipeline's Δt through the same int8 tower (onnxruntime-node), and through float32.
