@@ -160,4 +160,22 @@ describe('a build whose text tower the catalogue left off the live page', () => 
     expect(html).toContain('Not available on this page:');
     expect(html).toContain(`the catalogue left the text tower of its encoder ${enc.id} off: ${reason} (E_LIVE_TEXT).`);
   }, 120_000);
+
+  it('a build whose synthesis.onnx was left off is listed as computing directions without live edits, with the reason', () => {
+    const live = (dir: string) => readFileSync(join(dir, 'live', 'index.html'), 'utf8').replace(/<[^>]*>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+    expect(live(siteDir)).not.toContain('Live edits off:');
+    // What the catalogue records for a generator whose synthesis.onnx is over LIVE_LIMITS.synthesis: no synthesis asset.
+    const cat = join(tmp, 'catalogue-no-synthesis');
+    cpSync(catalogueDir, cat, { recursive: true });
+    const db = new Database(join(cat, 'catalogue.sqlite'));
+    const gen = db.prepare("SELECT id, live_assets FROM models WHERE kind = 'generator'").get() as { id: string; live_assets: string };
+    const { synthesis: _dropped, ...rest } = JSON.parse(gen.live_assets) as Record<string, string>;
+    db.prepare('UPDATE models SET live_assets = ? WHERE id = ?').run(JSON.stringify(rest), gen.id);
+    db.close();
+    const out = join(tmp, 'site-no-synthesis');
+    run(['site', 'build', '--catalogue', cat, '--out', out, '--cache-dir', cacheDir]);
+    const html = live(out);
+    expect(html).toContain('Live edits off:');
+    expect(html).toContain(`this page computes its directions but does not render them: ${gen.id}'s synthesis.onnx is over the 32 MiB this page downloads, so the catalogue left it off.`);
+  }, 120_000);
 });

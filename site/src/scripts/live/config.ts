@@ -19,6 +19,8 @@ export interface LiveBuild {
   sampleSeeds: number[];
   /** Absent when the generator is too large to run in a browser. */
   synthesis?: { url: string; size: string; resolution: number };
+  /** Why there is no synthesis to render with, when there is none. */
+  renderOff?: string;
   /** Style layers in generator order: synthesis input name and place in s [C_total]. */
   layers: (LayerInfo & { offset: number; input: string })[];
   total: number;

@@ -68,6 +68,10 @@ export function initLive(): void {
   async function load(build: LiveBuild): Promise<void> {
     state = { build, sample: 0 };
     result.hidden = true;
+    $('live-render').hidden = true; // until this build's renderer is open
+    const off = $('live-render-off');
+    off.hidden = build.synthesis !== undefined;
+    off.textContent = build.synthesis ? '' : `Live edits are off for ${build.id}: ${build.renderOff ?? 'its generator is not on this page'}.`;
     go.disabled = true;
     root.dataset.state = 'loading';
     setStatus(status, `Loading ${build.encoder.id}'s text encoder (${build.text.tower}, ${build.text.size}), its tokenizer and the relevance table of ${build.id}…`, 'busy');
@@ -92,7 +96,11 @@ export function initLive(): void {
           showSeeds();
           void render();
         },
-        (e) => setStatus($('live-render-status'), message(e), 'error'),
+        (e) => {
+          if (state.build !== build) return;
+          $('live-render').hidden = false;
+          setStatus($('live-render-status'), message(e), 'error');
+        },
       );
     }
   }
