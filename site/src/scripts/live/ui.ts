@@ -3,10 +3,10 @@
  * then turn two prompts into Δt, Δs with a β slider, a .json download and a live edit. Data is
  * only ever written with textContent; the numbers the e2e test compares are left on #live-result.
  */
-import { isStyleAtlasError } from '../../../../pipeline/core/errors.ts';
 import type { BuildDirection, TextDirection } from '../../../../pipeline/core/directions.ts';
 import { LiveRelevance, LiveText, liveDirectionJson } from './compute.ts';
 import type { LiveBuild, LiveConfig } from './config.ts';
+import { fileStem, message, num, setStatus } from './format.ts';
 import { progressHooks } from './progress.ts';
 import { LiveRenderer } from './render.ts';
 
@@ -24,21 +24,6 @@ interface State {
   sample: number;
   downloadUrl?: string;
 }
-
-function message(e: unknown): string {
-  if (isStyleAtlasError(e)) return `${e.code}: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`;
-  return `Something failed: ${(e as Error)?.message ?? String(e)}`;
-}
-
-function setStatus(el: HTMLElement, text: string, kind: 'busy' | 'error' | 'ok' = 'ok'): void {
-  el.textContent = text;
-  el.classList.toggle('busy', kind === 'busy');
-  el.classList.toggle('error', kind === 'error');
-}
-
-const num = (v: number, digits = 4) => (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(digits));
-const fileStem = (a: string, b: string) =>
-  `${a}-to-${b}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'direction';
 
 export function initLive(): void {
   const root = $('live');
