@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { fail } from '../core/errors.ts';
+import { cosine } from '../core/vec.ts';
 import { ModelSession, type RuntimeOptions, int64 } from '../models/runtime.ts';
 import { quantiseWeightsInt8 } from '../onnx/quantise.ts';
 import type { TextCache } from '../store/text-cache.ts';
@@ -39,19 +40,6 @@ export type LiveTextTower =
 export type LiveTextChoice = LiveTextTower | { tower: 'none'; code: 'E_LIVE_TEXT'; reason: string };
 
 export const QUANTISATION = 'weight-only int8: every rank-2 float32 weight of 4096+ values feeding a MatMul or Gather, symmetric, one scale (absmax/127) per output channel; activations float32';
-
-/** Cosine of two vectors (float64 sums). */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 /** `enc`'s text side with another text.onnx (`bytes`): the same tokenizer, a cache key of its own. */
 export async function openTextVariant(enc: TextEncoder, bytes: Uint8Array, label: string, runtime: RuntimeOptions): Promise<TextEncoder & { release(): Promise<void> }> {
