@@ -25,10 +25,21 @@ import { bundlePath } from './bundle.ts';
 import type { Device } from './devices.ts';
 import type { Encoder } from './encoder.ts';
 import type { Generator } from './generator.ts';
-import { nchwcBlockSize } from './runtime.ts';
+import { LayerRenderer } from './prefix-render.ts';
+import { type RuntimeOptions, WorkerSession, nchwcBlockSize } from './runtime.ts';
 
-/** The synthesis a fused model renders with, and why that one (for the logs and provenance). */
-export type RenderGraph = { kind: 'nchwc'; blockSize: number; folded: FoldedSynthesis; reason: string } | { kind: 'bundle'; reason: string };
+/**
+ * The synthesis the relevance stage renders with, and why that one (for the logs and provenance).
+ * `prefix` is not one fused model but one per style layer (prefix-render.ts); `renderTo` is
+ * relevance --render-to.
+ */
+export type RenderGraph =
+  | { kind: 'nchwc'; blockSize: number; folded: FoldedSynthesis; reason: string }
+  | { kind: 'bundle'; reason: string }
+  | { kind: 'prefix'; folded: () => FoldedSynthesis; renderTo?: number; reason: string };
+
+/** What relevance --render-graph asks for ('auto': prefix reuse where the synthesis can be cut). */
+export type RenderGraphWanted = 'auto' | 'prefix' | 'portable' | 'nchwc';
 
 /**
  * The batch size a fused model for `render` is written for: the NCHWc graph is fastest at one
@@ -40,8 +51,34 @@ export function renderBatch(render: RenderGraph, batch: number): number | undefi
   return render.kind === 'nchwc' ? batch : undefined;
 }
 
+/** What the relevance loop renders with (ChunkContext): a fused whole-render session, or per-layer models. */
+export interface RelevanceRenderer {
+  session?: WorkerSession;
+  layers?: LayerRenderer;
+  fixedBatch?: number;
+  device: Device;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens `render` for the relevance loop; with prefix reuse, the models of `firstChannel`'s layer
+ * at once, so a renderer that cannot run here fails before any chunk is computed.
+ */
+export async function openRelevanceRenderer(gen: Generator, enc: Encoder, render: RenderGraph, batch: number, runtime: RuntimeOptions, firstChannel: number): Promise<RelevanceRenderer> {
+  if (render.kind === 'prefix') {
+    const layers = new LayerRenderer(gen, enc, render.folded, render.renderTo, runtime);
+    await layers.open(layers.layerOf(firstChannel));
+    return { layers, device: layers.device!, release: () => layers.release() };
+  }
+  const fixedBatch = renderBatch(render, batch);
+  // The model's bytes go to the worker in memory: no temporary file to leave behind.
+  const session = await WorkerSession.open(buildRenderEncodeModel(gen, enc, { render, batch: fixedBatch }), 'render+encode', runtime);
+  return { session, fixedBatch, device: session.device, release: () => session.release() };
+}
+
 /** One line for build.sqlite and the logs. */
 export function describeRenderGraph(r: RenderGraph): string {
+  if (r.kind === 'prefix') return `prefix reuse (portable ONNX cut at each perturbed layer${r.renderTo ? `, --render-to ${r.renderTo}` : ''}): ${r.reason}`;
   return r.kind === 'nchwc' ? `nchwc (onnxruntime com.microsoft.nchwc, block ${r.blockSize}): ${r.reason}` : `bundle synthesis.onnx (portable): ${r.reason}`;
 }
 
@@ -61,9 +98,22 @@ function bundleFolded(gen: Generator): FoldedSynthesis | string {
  * The render graph asked for: `portable`, the bundle's own graph (any device), or `nchwc`, written
  * here — refused with a coded error where it cannot run (never swapped for the other one).
  */
-export async function renderGraphFor(gen: Generator, device: Device, want: 'portable' | 'nchwc'): Promise<RenderGraph> {
-  if (want === 'portable') return { kind: 'bundle', reason: 'asked for (the default)' };
-  const hint = 'use --render-graph portable (the default)';
+export async function renderGraphFor(gen: Generator, device: Device, want: RenderGraphWanted, renderTo?: number): Promise<RenderGraph> {
+  if (renderTo !== undefined) {
+    if (want !== 'auto' && want !== 'prefix') fail('E_INPUT', `--render-to needs the prefix render graph (the layers are cut there), not --render-graph ${want}`, 'leave --render-graph at auto, or drop --render-to');
+    checkRenderTo(gen, renderTo);
+  }
+  if (want === 'auto' || want === 'prefix') {
+    const folded = bundleFolded(gen);
+    // Read again for each layer's models rather than held: the weights stay in memory only while a layer's models are written.
+    const load = () => bundleFolded(gen) as FoldedSynthesis;
+    if (typeof folded !== 'string') return { kind: 'prefix', folded: load, renderTo, reason: want === 'auto' ? 'the default (auto)' : 'asked for' };
+    const what = renderTo !== undefined ? '--render-to' : '--render-graph prefix';
+    if (want === 'prefix' || renderTo !== undefined) fail('E_INPUT', `${what}: ${gen.manifest.id}: ${folded}, so its layers cannot be cut`, 'use --render-graph portable (whole renders), without --render-to');
+    return { kind: 'bundle', reason: `the default (auto): ${folded}, so no prefix reuse` };
+  }
+  if (want === 'portable') return { kind: 'bundle', reason: 'asked for' };
+  const hint = 'use --render-graph auto (the default) or portable';
   if (device !== 'cpu') fail('E_DEVICE', `--render-graph nchwc: com.microsoft.nchwc kernels run on the CPU provider only, this build runs on ${device}`, hint);
   const blockSize = await nchwcBlockSize();
   if (blockSize === undefined) fail('E_DEVICE', '--render-graph nchwc: onnxruntime has no NCHWc kernels for this CPU', hint);
@@ -74,12 +124,23 @@ export async function renderGraphFor(gen: Generator, device: Device, want: 'port
   return { kind: 'nchwc', blockSize, folded, reason: 'asked for' };
 }
 
+/** --render-to R: one of the generator's block resolutions, below its full one. */
+function checkRenderTo(gen: Generator, r: number): void {
+  const blocks = styleLayers(gen.arch).filter((l) => l.kind === 'torgb').map((l) => l.resolution);
+  const below = blocks.filter((b) => b < gen.arch.resolution);
+  if (!below.includes(r)) {
+    const why = r === gen.arch.resolution ? `${r} is ${gen.manifest.id}'s full resolution (the exact render, the default)` : `${gen.manifest.id} has no block at ${r}²`;
+    fail('E_INPUT', `--render-to ${r}: ${why}; valid values: ${below.join(', ')}`, 'leave --render-to off for the exact render');
+  }
+}
+
 /**
  * The synthesis of `render` appended to `g`: every s_<layer> [B, C] a graph input; returns image
  * [B, 3, R, R]. `batch` fixes B (the NCHWc graph then modulates the weights of every layer whose
  * filter is smaller than its output, as grouped convolutions; see nchwc-synthesis.ts).
  */
 function addSynthesis(g: GraphBuilder, gen: Generator, render: RenderGraph, batch: number | undefined): string {
+  if (render.kind === 'prefix') throw new Error('the prefix render graph is one model per style layer (prefix-render.ts), not a fused whole render');
   if (render.kind === 'bundle') {
     const inputTypes = Object.fromEntries(gen.manifest.layers.map((l) => [styleInputName(l.name), { dtype: 'float32' as const, shape: ['batch', l.channels] }]));
     return embedModel(g, readFileSync(bundlePath(gen.bundle, gen.manifest.files.synthesis)), `${gen.manifest.id}/synthesis.onnx`, 'synthesis/', {}, inputTypes).image;

@@ -78,11 +78,19 @@ export interface SuffixSpec {
 
 /** suffix(first): x_in, skip_in, s_<first> [B, C], later s [1, C] → pixel_values [B, 3, S, S]. */
 export function buildSuffixGraph(folded: FoldedSynthesis, layout: CutLayout, spec: SuffixSpec, encoder: EncoderManifest): GraphBuilder {
+  const g = new GraphBuilder(`styleatlas_suffix_${styleLayers(folded.arch)[spec.first].name}`);
+  const pixels = addSuffix(g, folded, layout, spec, encoder);
+  g.output(pixels, 'pixel_values', 'float32', ['batch', 3, encoder.architecture.imageSize, encoder.architecture.imageSize]);
+  return g;
+}
+
+/** The suffix's layers and CLIP preprocessing appended to `g` (its inputs declared); returns pixel_values. */
+export function addSuffix(g: GraphBuilder, folded: FoldedSynthesis, layout: CutLayout, spec: SuffixSpec, encoder: EncoderManifest): string {
   const arch = folded.arch;
   const all = styleLayers(arch);
   const end = blockEnd(arch, spec.renderTo);
   const perturbed = all[spec.first];
-  const g = new GraphBuilder(`styleatlas_suffix_${perturbed.name}`);
+  if (perturbed.resolution > spec.renderTo) throw new Error(`layer ${perturbed.name} (${perturbed.resolution}²) lies beyond the render's end at ${spec.renderTo}²`);
   const shapes = seamShapes(arch, spec.first, layout);
   const start = {
     x: shapes.x ? g.input(SEAM.x, 'float32', shapes.x) : undefined,
@@ -92,9 +100,7 @@ export function buildSuffixGraph(folded: FoldedSynthesis, layout: CutLayout, spe
   const out = addLayers(g, folded, layout, spec.first, end, new Set([perturbed.name]), start);
   const image = layout.kind === 'nchwc' ? reorderOutput(g, out.skip!, 3) : out.skip!; // [B, 3, R, R]
   const a = encoder.architecture;
-  const pixels = addClipPreprocess(g, image, { inSize: spec.renderTo, outSize: a.imageSize, mean: a.mean, std: a.std });
-  g.output(pixels, 'pixel_values', 'float32', ['batch', 3, a.imageSize, a.imageSize]);
-  return g;
+  return addClipPreprocess(g, image, { inSize: spec.renderTo, outSize: a.imageSize, mean: a.mean, std: a.std });
 }
 
 /** The bundle's whole synthesis (every s [B, C]) → CLIP preprocessing → pixel_values. */

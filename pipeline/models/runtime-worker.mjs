@@ -1,28 +1,33 @@
-// Part of the onnxruntime adapter (runtime.ts): one InferenceSession in a worker thread, so
-// a long run does not block the main thread (onnxruntime-node's run() is synchronous there).
+// Part of the onnxruntime adapter (runtime.ts): InferenceSessions in a worker thread, so a
+// long run does not block the main thread (onnxruntime-node's run() is synchronous there).
+// Several models may share one worker (runs of all of them go in one queue, one at a time):
+// workerData.models maps a name to the model's bytes or path.
 // Plain JavaScript: worker threads do not inherit the TypeScript loader.
 import { parentPort, workerData } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node, as in runtime.ts
 import * as ort from 'onnxruntime-node';
 
-const { model, options } = workerData;
-let session;
+const { models, options } = workerData;
+const sessions = new Map();
 try {
-  session = await ort.InferenceSession.create(model, options);
+  for (const [name, model] of Object.entries(models)) sessions.set(name, await ort.InferenceSession.create(model, options));
 } catch (e) {
   parentPort.postMessage({ type: 'error', message: String(e && e.message ? e.message : e) });
   process.exit(0);
 }
 const meta = (list) => list.map((v) => ({ name: v.name, type: v.isTensor ? v.type : 'non-tensor', shape: v.isTensor ? [...v.shape] : [] }));
-parentPort.postMessage({ type: 'ready', inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) });
+const info = {};
+for (const [name, s] of sessions) info[name] = { inputs: meta(s.inputMetadata), outputs: meta(s.outputMetadata) };
+parentPort.postMessage({ type: 'ready', models: info });
 
 parentPort.on('message', async (msg) => {
   if (msg.type === 'release') {
-    await session.release();
+    for (const s of sessions.values()) await s.release();
     parentPort.postMessage({ type: 'released' });
     return;
   }
   try {
+    const session = sessions.get(msg.model);
     const feeds = {};
     for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     const out = msg.outputNames ? await session.run(feeds, msg.outputNames) : await session.run(feeds);

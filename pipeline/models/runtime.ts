@@ -274,6 +274,9 @@ export async function profileModelRuns(
  * E_RUNTIME; nothing waits for it forever. Feeds are copied to the worker (structured clone), never
  * transferred, so the caller's buffers are not detached; the copy is small next to a render.
  */
+/** The model WorkerSession.open runs. */
+const MAIN = 'main';
+
 export class WorkerSession implements InferenceRunner {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (v: Record<string, TensorValue>) => void; reject: (e: unknown) => void }>();
@@ -286,8 +289,7 @@ export class WorkerSession implements InferenceRunner {
     private readonly worker: Worker,
     readonly label: string,
     readonly device: Device,
-    readonly inputs: readonly ValueInfo[],
-    readonly outputs: readonly ValueInfo[],
+    private readonly models: Readonly<Record<string, { inputs: ValueInfo[]; outputs: ValueInfo[] }>>,
   ) {
     worker.on('message', (msg: { type: string; id: number; outputs?: Record<string, TensorValue>; error?: string }) => {
       if (msg.type !== 'result') return;
@@ -321,15 +323,25 @@ export class WorkerSession implements InferenceRunner {
    * transferred, not copied, and is detached here afterwards), so a model built in memory never
    * needs a temporary file.
    */
-  static async open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
+  static open(model: string | Uint8Array, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
+    return WorkerSession.openSet({ [MAIN]: model }, label, opts);
+  }
+
+  /**
+   * Several models in one worker, each its own onnxruntime session; runs of all of them share
+   * one queue (in order, one at a time), so they never compete for the cores. `run` runs the
+   * model named MAIN; `runner(name)` gives the others.
+   */
+  static async openSet(models: Record<string, string | Uint8Array>, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
     const device = opts.device ?? 'cpu';
     assertDeviceHere(label, device);
     // A view into a larger (possibly pooled) buffer is copied first: only whole buffers move.
     // Uint8Array's slice copies; a Node Buffer's own slice would be another view of the pool.
-    const bytes = typeof model === 'string' || (model.byteOffset === 0 && model.byteLength === model.buffer.byteLength) ? model : Uint8Array.prototype.slice.call(model);
-    const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
-    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { model: bytes, options: sessionOptions(opts) }, transferList });
-    type Ready = { type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] };
+    const whole = (m: string | Uint8Array) => (typeof m === 'string' || (m.byteOffset === 0 && m.byteLength === m.buffer.byteLength) ? m : Uint8Array.prototype.slice.call(m));
+    const moved = Object.fromEntries(Object.entries(models).map(([k, m]) => [k, whole(m)]));
+    const transferList = Object.values(moved).flatMap((b) => (typeof b === 'string' ? [] : [b.buffer as ArrayBuffer]));
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { models: moved, options: sessionOptions(opts) }, transferList });
+    type Ready = { type: string; message?: string; models?: Record<string, { inputs: ValueInfo[]; outputs: ValueInfo[] }> };
     const ready = await new Promise<Ready>((resolve) => {
       worker.once('message', resolve);
       worker.once('error', (e) => resolve({ type: 'error', message: e.message }));
@@ -339,15 +351,41 @@ export class WorkerSession implements InferenceRunner {
       await worker.terminate();
       deviceOpenFailure(label, device, ready.message ?? 'unknown error');
     }
-    return new WorkerSession(worker, label, device, ready.inputs!, ready.outputs!);
+    return new WorkerSession(worker, label, device, ready.models!);
+  }
+
+  get inputs(): readonly ValueInfo[] {
+    return this.models[MAIN]?.inputs ?? [];
+  }
+
+  get outputs(): readonly ValueInfo[] {
+    return this.models[MAIN]?.outputs ?? [];
   }
 
   run(feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
+    return this.runModel(MAIN, feeds, outputNames);
+  }
+
+  /** The model `name` of the set, as a runner (releasing it releases nothing: release the set). */
+  runner(name: string): InferenceRunner {
+    const m = this.models[name];
+    if (!m) throw new Error(`${this.label}: no model "${name}" in this worker (it has ${Object.keys(this.models).join(', ')})`);
+    return {
+      label: `${this.label} ${name}`,
+      device: this.device,
+      inputs: m.inputs,
+      outputs: m.outputs,
+      run: (feeds, outputNames) => this.runModel(name, feeds, outputNames),
+      release: async () => {},
+    };
+  }
+
+  private runModel(model: string, feeds: Record<string, TensorValue>, outputNames?: readonly string[]): Promise<Record<string, TensorValue>> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     const run = new Promise<Record<string, TensorValue>>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, feeds, outputNames });
+      this.worker.postMessage({ type: 'run', id, model, feeds, outputNames });
     });
     const settled = run.then(() => {}, () => {});
     this.inFlight.add(settled);

@@ -8,16 +8,16 @@ import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { type ExecutionRecord, describeExecution } from '../models/devices.ts';
 import { Encoder } from '../models/encoder.ts';
-import { buildRenderEncodeModel, describeRenderGraph, renderBatch, renderGraphFor } from '../models/fused.ts';
+import { type RelevanceRenderer, describeRenderGraph, openRelevanceRenderer, renderGraphFor } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
-import { type RuntimeOptions, WorkerSession, runtimeExecution } from '../models/runtime.ts';
+import { type RuntimeOptions, runtimeExecution } from '../models/runtime.ts';
 import { BuildDb } from '../store/build-db.ts';
 import { FolderLock } from '../store/lock.ts';
 import { toolProvenance } from '../store/provenance.ts';
 import { checkOutputDir, isDiskFull, outputError } from '../store/output-errors.ts';
 import { ProgressClock, type ProgressFn } from './progress.ts';
 import { computeChunk } from './relevance.ts';
-import { RELEVANCE_DEFAULTS, type RelevanceConfig, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
+import { RELEVANCE_DEFAULTS, type RelevanceConfig, type RenderGraphName, type Shard, channelsOf, configDifferences, defaultBatch, planChunks, validateConfig } from './relevance-plan.ts';
 import { type BuildOutputs, writeBuildOutputs } from './relevance-output.ts';
 import { givenStats, ownStats } from './relevance-stats.ts';
 
@@ -28,8 +28,10 @@ export interface RelevanceRun {
   /** `batch: 'auto'` picks defaultBatch(resolution) for the generator. The statistics' M and
    *  seed are needed without `statsFile`; with it they are read from the file (and, if given,
    *  must agree with it). */
-  config: Omit<RelevanceConfig, 'generator' | 'encoder' | 'batch' | 'statsSamples' | 'statsSeed' | 'statsSha256'> & {
+  config: Omit<RelevanceConfig, 'generator' | 'encoder' | 'batch' | 'statsSamples' | 'statsSeed' | 'statsSha256' | 'renderGraph'> & {
     batch: number | 'auto';
+    /** --render-graph (default auto); the config records the one that ran. */
+    renderGraph?: RenderGraphName;
     statsSamples?: number;
     statsSeed?: number;
   };
@@ -74,22 +76,24 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
   let enc: Encoder | undefined;
   let db: BuildDb | undefined;
   let lock: FolderLock | undefined;
-  let session: WorkerSession | undefined;
+  let renderer: RelevanceRenderer | undefined;
   try {
     enc = await Encoder.open(run.encoderDir, { ...run.runtime, parts: [] });
     const given = givenStats(run, gen, run.config.psi);
+    const { renderGraph: wanted, ...asked } = run.config;
+    // Before the folder is touched: a render graph that cannot run here is refused with nothing written.
+    const render = await renderGraphFor(gen, run.runtime.device ?? 'cpu', wanted ?? RELEVANCE_DEFAULTS.renderGraph, asked.renderTo);
     let config: RelevanceConfig = {
       generator: { id: gen.manifest.id, manifestSha256: gen.bundle.manifestSha256 },
       encoder: { id: enc.manifest.id, manifestSha256: enc.bundle.manifestSha256 },
-      ...run.config,
+      ...asked,
+      ...(render.kind === 'bundle' ? {} : { renderGraph: render.kind }),
       statsSamples: given?.provenance.samples ?? run.config.statsSamples!,
       statsSeed: given?.provenance.seed ?? run.config.statsSeed!,
       statsSha256: given?.sha256 ?? '',
       batch: run.config.batch === 'auto' ? defaultBatch(gen.arch.resolution) : run.config.batch,
     };
     validateConfig(config);
-    // Before the folder is touched: a render graph that cannot run here is refused with nothing written.
-    const render = await renderGraphFor(gen, run.runtime.device ?? 'cpu', config.renderGraph ?? 'portable');
     try {
       mkdirSync(run.outDir, { recursive: true });
     } catch (e) {
@@ -137,13 +141,11 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     let renders = 0;
     let execution: ExecutionRecord | undefined;
     let renderGraph: string | undefined;
-    let fixedBatch: number | undefined;
     const t0 = performance.now();
     if (todo.length > 0) {
-      // The model's bytes go to the worker in memory: no temporary file to leave behind.
-      fixedBatch = renderBatch(render, config.batch);
-      session = await WorkerSession.open(buildRenderEncodeModel(gen, enc, { render, batch: fixedBatch }), 'render+encode', run.runtime);
-      execution = runtimeExecution({ ...run.runtime, device: session.device });
+      renderer = await openRelevanceRenderer(gen, enc, render, config.batch, run.runtime, todo[0].channels[0]);
+      const { session, layers, fixedBatch } = renderer;
+      execution = runtimeExecution({ ...run.runtime, device: renderer.device });
       renderGraph = describeRenderGraph(render);
       const runId = db.addRun(shardLabel, { ...execution, render: renderGraph });
       log(`relevance: running on ${describeExecution(execution)}; render graph ${renderGraph}`);
@@ -156,7 +158,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
         const c0 = performance.now();
         const before = renders;
         const rows = await computeChunk(
-          { gen, session, config, mu, sigma, dim: enc.dim, fixedBatch, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
+          { gen, session, layers, config, mu, sigma, dim: enc.dim, fixedBatch, inflight: run.inflight ?? RELEVANCE_DEFAULTS.inflight, onRenders: (n) => clock.tick((renders += n), `${channelsNow}/${shardChannels} channels`) },
           chunk,
         );
         db.commitChunk(chunk.index, rows, renders - before, (performance.now() - c0) / 1000, runId);
@@ -200,7 +202,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     // Chunks are committed one by one: a full disk loses at most the chunk being computed.
     throw isDiskFull(e) ? outputError(e, run.outDir, 'free some space on that disk, then run the same command with --resume: the finished chunks are kept') : e;
   } finally {
-    await session?.release();
+    await renderer?.release();
     db?.close();
     lock?.release();
     await enc?.release();

@@ -29,13 +29,17 @@ export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
 }
 
 /**
- * The synthesis the relevance model renders with (models/fused.ts). The default stays the
- * bundle's portable graph: the NCHWc one is faster on the CPU but, measured on FFHQ-1024 +
- * ViT-B/32 at batch 2, its onnxruntime session held ~1.3–1.8 GiB more (docs/benchmarks.md).
+ * The synthesis the relevance stage renders with (models/fused.ts, models/prefix-render.ts). The
+ * default, auto, is prefix reuse wherever the bundle's synthesis holds StyleGAN2 weights StyleAtlas
+ * can cut (every bundle it builds or imports), else the bundle's whole graph — said in the log and
+ * recorded. NCHWc stays opt-in: faster on the CPU, but measured on FFHQ-1024 + ViT-B/32 at batch 2
+ * its onnxruntime session held ~1.3–1.8 GiB more (docs/benchmarks.md).
  */
 export const RENDER_GRAPHS = Object.freeze({
-  portable: "the bundle's synthesis.onnx, on every execution provider (default)",
-  nchwc: "the synthesis written in onnxruntime's blocked NCHWc layout from the bundle's weights: CPU only, faster, more memory",
+  auto: 'prefix where the synthesis can be cut, else portable (default)',
+  prefix: "the portable graph cut at each perturbed layer: the layers before it run once per sample, not per variant (exact; refused where the synthesis holds no weights StyleAtlas can read)",
+  portable: "the bundle's whole synthesis.onnx per variant, on every execution provider",
+  nchwc: "the whole synthesis written in onnxruntime's blocked NCHWc layout from the bundle's weights: CPU only, faster, more memory",
 } as const);
 export type RenderGraphName = keyof typeof RENDER_GRAPHS;
 
@@ -60,7 +64,7 @@ export const RELEVANCE_DEFAULTS = Object.freeze({
   chunk: 32,
   batch: 'auto' as number | 'auto',
   inflight: 2,
-  renderGraph: 'portable' as RenderGraphName,
+  renderGraph: 'auto' as RenderGraphName,
 });
 
 /** Everything that determines the numbers of a build. Two runs with equal configs give equal bytes. */
@@ -85,9 +89,12 @@ export interface RelevanceConfig {
   /** Renders per onnxruntime call (even: a ± pair never splits). Part of the config because
    *  batch composition can change the last bits of a result. */
   batch: number;
-  /** 'nchwc' when the build renders with the NCHWc synthesis (the last bits of Δi differ from the
-   *  portable graph's); absent for the default, so configs from before it existed compare equal. */
-  renderGraph?: 'nchwc';
+  /** The render graph the build ran ('prefix' or 'nchwc': the last bits of Δi differ from the
+   *  whole portable graph's by float reordering); absent for the bundle's whole synthesis.onnx,
+   *  so configs from before these existed compare equal. */
+  renderGraph?: 'nchwc' | 'prefix';
+  /** --render-to R: channels of layers at ≤ R² measured on block R's image (approximate). */
+  renderTo?: number;
 }
 
 export interface Shard {

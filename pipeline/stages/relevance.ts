@@ -15,20 +15,26 @@ import PQueue from 'p-queue';
 import { StyleAtlasError, isStyleAtlasError } from '../core/errors.ts';
 import { RelevanceAccumulator } from '../core/relevance.ts';
 import type { Generator } from '../models/generator.ts';
-import type { InferenceRunner } from '../models/runtime.ts';
+import type { LayerRenderer, LayerRuns } from '../models/prefix-render.ts';
+import type { InferenceRunner, TensorValue } from '../models/runtime.ts';
 import type { ChannelResultRow } from '../store/build-db.ts';
 import type { Chunk, RelevanceConfig } from './relevance-plan.ts';
 
 interface Batch {
-  codes: Float32Array; // [filled, C_total]
+  codes: Float32Array; // [filled, C_total], or [filled, C_l] of one layer (prefix reuse)
   filled: number;
   /** Index into the chunk's channels of each ± pair in the batch. */
   pairChannel: number[];
+  /** Prefix reuse: the layer's runs, and the sample's seam and own codes the variants start from. */
+  cut?: { runs: LayerRuns; seam: Record<string, TensorValue>; own: Float32Array };
 }
 
 export interface ChunkContext {
   gen: Generator;
-  session: InferenceRunner;
+  /** The whole render per variant (the bundle's or the NCHWc synthesis, fused with the encoder)… */
+  session?: InferenceRunner;
+  /** …or prefix reuse: per-layer models (models/prefix-render.ts). Exactly one of the two. */
+  layers?: LayerRenderer;
   config: RelevanceConfig;
   mu: Float64Array;
   sigma: Float64Array;
@@ -48,30 +54,96 @@ export interface ChunkContext {
 /** Samples whose codes are computed together (mapping + styles): small, so memory stays flat. */
 const SAMPLE_GROUP = 16;
 
-async function* chunkBatches(ctx: ChunkContext, chunk: Chunk): AsyncGenerator<Batch> {
+/** Each sample's own codes [C_total], n = 0 … N−1 (mapping + styles SAMPLE_GROUP at a time). */
+async function* sampleCodes(ctx: ChunkContext): AsyncGenerator<Float32Array> {
   const { gen, config } = ctx;
   const total = gen.layout.total;
-  const fresh = (): Batch => ({ codes: new Float32Array(config.batch * total), filled: 0, pairChannel: [] });
-  let batch = fresh();
   for (let n0 = 0; n0 < config.samples; n0 += SAMPLE_GROUP) {
     const count = Math.min(SAMPLE_GROUP, config.samples - n0);
     const seeds = Array.from({ length: count }, (_, i) => config.sampleSeed + n0 + i);
     const codes = await gen.stylesForSeeds(seeds, config.psi); // [count, C_total]
-    for (let n = 0; n < count; n++) {
-      const own = codes.subarray(n * total, (n + 1) * total);
-      for (let k = 0; k < chunk.channels.length; k++) {
-        const c = chunk.channels[k];
-        for (const sign of [1, -1]) {
-          const row = batch.codes.subarray(batch.filled * total, (batch.filled + 1) * total);
-          row.set(own);
-          row[c] = ctx.mu[c] + sign * config.alphaP * ctx.sigma[c];
-          batch.filled++;
-        }
-        batch.pairChannel.push(k);
-        if (batch.filled === config.batch) {
+    for (let n = 0; n < count; n++) yield codes.slice(n * total, (n + 1) * total);
+  }
+}
+
+/**
+ * Appends channel c's ± pair to `batch`, rows of `width` values starting as `base`, c at
+ * `at` in the row; true when the batch is full.
+ */
+function addPair(ctx: ChunkContext, batch: Batch, base: Float32Array, at: number, c: number, k: number): boolean {
+  const width = base.length;
+  for (const sign of [1, -1]) {
+    const row = batch.codes.subarray(batch.filled * width, (batch.filled + 1) * width);
+    row.set(base);
+    row[at] = ctx.mu[c] + sign * ctx.config.alphaP * ctx.sigma[c];
+    batch.filled++;
+  }
+  batch.pairChannel.push(k);
+  return batch.filled === ctx.config.batch;
+}
+
+/**
+ * Prefix reuse: the chunk's channels layer by layer; for each sample its seam once, then batches
+ * of the layer's variants (a batch never spans two samples or layers). Each channel still meets
+ * its samples in order 0 … N−1, so what is summed per channel, and in which order, is as in
+ * chunkBatches.
+ */
+async function* cutBatches(ctx: ChunkContext, layers: LayerRenderer, chunk: Chunk, settle: () => Promise<void>): AsyncGenerator<Batch> {
+  for (const run of layerRuns(layers, chunk)) {
+    // Another layer's worker replaces this one: every batch given out so far is folded in first.
+    if (layers.openLayer !== run.layer) await settle();
+    const runs = await layers.open(run.layer);
+    const slot = ctx.gen.layout.layers.find((l) => run.channels[0].c >= l.offset && run.channels[0].c < l.offset + l.channels)!;
+    const width = slot.channels;
+    // The next sample's prefix is asked for before this sample's variants are handed out, so it
+    // queues behind them in the worker and the worker never waits for the main thread.
+    const samples = sampleCodes(ctx);
+    const ahead = async () => {
+      const next = await samples.next();
+      if (next.done) return undefined;
+      const seam = runs.seam(next.value);
+      seam.catch(() => {}); // observed when awaited (or with the chunk's failure)
+      return { own: next.value, seam };
+    };
+    for (let next = await ahead(); next; ) {
+      const { own, seam } = next;
+      next = await ahead();
+      const cut = { runs, seam: await seam, own };
+      const base = own.slice(slot.offset, slot.offset + width);
+      const fresh = (): Batch => ({ codes: new Float32Array(ctx.config.batch * width), filled: 0, pairChannel: [], cut });
+      let batch = fresh();
+      for (const { k, c } of run.channels) {
+        if (addPair(ctx, batch, base, c - slot.offset, c, k)) {
           yield batch;
           batch = fresh();
         }
+      }
+      if (batch.filled > 0) yield { ...batch, codes: batch.codes.slice(0, batch.filled * width) };
+    }
+  }
+}
+
+/** The chunk's channels as runs of one style layer each, in order. */
+function layerRuns(layers: LayerRenderer, chunk: Chunk): { layer: number; channels: { k: number; c: number }[] }[] {
+  const out: { layer: number; channels: { k: number; c: number }[] }[] = [];
+  chunk.channels.forEach((c, k) => {
+    const layer = layers.layerOf(c);
+    if (out.at(-1)?.layer !== layer) out.push({ layer, channels: [] });
+    out.at(-1)!.channels.push({ k, c });
+  });
+  return out;
+}
+
+/** Whole renders: (sample, channel, ±) variants of full codes, batches running across samples. */
+async function* chunkBatches(ctx: ChunkContext, chunk: Chunk): AsyncGenerator<Batch> {
+  const total = ctx.gen.layout.total;
+  const fresh = (): Batch => ({ codes: new Float32Array(ctx.config.batch * total), filled: 0, pairChannel: [] });
+  let batch = fresh();
+  for await (const own of sampleCodes(ctx)) {
+    for (let k = 0; k < chunk.channels.length; k++) {
+      if (addPair(ctx, batch, own, chunk.channels[k], chunk.channels[k], k)) {
+        yield batch;
+        batch = fresh();
       }
     }
   }
@@ -96,9 +168,11 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
     ctx.onRenders?.(batch.filled);
   };
   try {
-    for await (const batch of chunkBatches(ctx, chunk)) {
-      const feeds = ctx.fixedBatch ? ctx.gen.synthesisFeeds(padRows(batch.codes, batch.filled, ctx.fixedBatch, ctx.gen.layout.total), ctx.fixedBatch) : ctx.gen.synthesisFeeds(batch.codes, batch.filled);
-      const run = queue.add(async () => ({ embeds: (await ctx.session.run(feeds, ['image_embeds'])).image_embeds.data as Float32Array, batch })) as Promise<Done>;
+    const settle = async () => {
+      while (pending.length) fold(await pending.shift()!);
+    };
+    for await (const batch of ctx.layers ? cutBatches(ctx, ctx.layers, chunk, settle) : chunkBatches(ctx, chunk)) {
+      const run = queue.add(async () => ({ embeds: await embedBatch(ctx, batch), batch })) as Promise<Done>;
       // Handled at once, so a run that fails while this loop awaits the next batch's styles is
       // never an unhandled rejection; the error itself is rethrown below, in submission order.
       run.catch(() => (failed = true));
@@ -106,7 +180,7 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
       // Bounded in-flight work: fold the oldest batch before preparing more than `inflight` ahead.
       while (pending.length > ctx.inflight || (failed && pending.length > 0)) fold(await pending.shift()!);
     }
-    while (pending.length) fold(await pending.shift()!);
+    await settle();
   } catch (e) {
     await Promise.allSettled(pending); // nothing may still run on the session when the caller releases it
     throw inChunk(e, chunk);
@@ -115,6 +189,14 @@ export async function computeChunk(ctx: ChunkContext, chunk: Chunk): Promise<Cha
     const r = a.result();
     return { channel: chunk.channels[k], effect: r.effect, consistency: r.consistency, degenerate: r.degenerate, pairs: r.pairs, direction: r.direction };
   });
+}
+
+function embedBatch(ctx: ChunkContext, batch: Batch): Promise<Float32Array> {
+  if (batch.cut) return batch.cut.runs.embed(batch.cut.seam, batch.codes, batch.filled, batch.cut.own);
+  if (!ctx.session) throw new Error('computeChunk: a context with neither a session nor layer models');
+  const { gen, fixedBatch } = ctx;
+  const feeds = fixedBatch ? gen.synthesisFeeds(padRows(batch.codes, batch.filled, fixedBatch, gen.layout.total), fixedBatch) : gen.synthesisFeeds(batch.codes, batch.filled);
+  return ctx.session.run(feeds, ['image_embeds']).then((out) => out.image_embeds.data as Float32Array);
 }
 
 /** codes [filled, C] as [rows, C], the missing rows copies of the first. */

@@ -50,9 +50,10 @@ afterEach(() => {
 });
 
 it('a worker that dies mid-build is E_RUNTIME naming the chunk, not a hang; --resume then gives the uninterrupted bytes', async () => {
-  const open = WorkerSession.open.bind(WorkerSession);
+  // Every worker opens through openSet (prefix reuse opens one per style layer): the last one opened is killed.
+  const open = WorkerSession.openSet.bind(WorkerSession);
   let session: WorkerSession | undefined;
-  vi.spyOn(WorkerSession, 'open').mockImplementation(async (...args) => (session = await open(...args)));
+  vi.spyOn(WorkerSession, 'openSet').mockImplementation(async (...args) => (session = await open(...args)));
   const dir = join(tmp, 'killed');
   let killed = false;
   const e = await refusal(
@@ -70,7 +71,7 @@ it('a worker that dies mid-build is E_RUNTIME naming the chunk, not a hang; --re
   );
   expect(killed).toBe(true);
   expect(e.code).toBe('E_RUNTIME');
-  expect(e.message).toMatch(/^relevance chunk 1 \(channels \d+–\d+\): render\+encode: the onnxruntime worker stopped \(exit code 1\)/);
+  expect(e.message).toMatch(/^relevance chunk 1 \(channels \d+–\d+\): render\+encode from b4\.conv1: the onnxruntime worker stopped \(exit code 1\)/);
   expect(e.hint).toMatch(/--resume/);
   expect(doneChunks(dir)).toEqual([0]);
   vi.restoreAllMocks();

@@ -41,7 +41,11 @@ time: a second one stops with E_LOCKED naming the first one's pid and host (buil
                         512 px, 2 at 1024 px, which keeps memory to a few GiB)
   --inflight K          onnxruntime calls in flight while the next batch is prepared (default ${RELEVANCE_DEFAULTS.inflight})
   --render-graph NAME   ${Object.entries(RENDER_GRAPHS).map(([k, v]) => `${k}: ${v}`).join('\n                        ')}
-                        (recorded in relevance.arrow's config and in build.sqlite's runs)
+                        (default ${RELEVANCE_DEFAULTS.renderGraph}; the one that ran is recorded in relevance.arrow's
+                        config and in build.sqlite's runs)
+  --render-to R         approximate, opt-in: channels of layers at ≤ R² are measured on block R's
+                        image (resized for CLIP) instead of the full render; later layers render in
+                        full. Recorded in the config; fidelity per layer in docs/benchmarks.md
   --json                print a machine-readable summary on stdout
   --quiet               no progress output
 ${runtimeOptionHelp}`,
@@ -63,6 +67,7 @@ ${runtimeOptionHelp}`,
     batch: { type: 'string' },
     inflight: { type: 'string' },
     'render-graph': { type: 'string' },
+    'render-to': { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
     ...runtimeOptionSpec,
@@ -90,7 +95,8 @@ ${runtimeOptionHelp}`,
         channelSet: parseChannelSet(str(values, 'channels') ?? d.channelSet),
         chunkChannels: int(values, 'chunk', d.chunk),
         batch: str(values, 'batch') === undefined || str(values, 'batch') === 'auto' ? 'auto' : int(values, 'batch', 16),
-        ...(parseRenderGraph(str(values, 'render-graph') ?? RELEVANCE_DEFAULTS.renderGraph) === 'nchwc' ? { renderGraph: 'nchwc' as const } : {}),
+        renderGraph: parseRenderGraph(str(values, 'render-graph') ?? d.renderGraph),
+        ...(str(values, 'render-to') === undefined ? {} : { renderTo: int(values, 'render-to', 0, [4, 1 << 16]) }),
       },
       statsFile: statsFile ? resolve(io.cwd, statsFile) : undefined,
       shard: shardRaw ? parseShard(shardRaw) : undefined,

@@ -153,19 +153,16 @@ export function stylegan2ParamSpec(arch: StyleGAN2Arch): Map<string, number[]> {
  * modulated convs (and the upsampling conv's transposed conv + blur), toRGBs and skip upsampling.
  */
 export function synthesisFlops(arch: StyleGAN2Arch): number {
-  let flops = 0;
-  for (const l of styleLayers(arch)) {
-    const r = l.resolution;
-    if (l.kind === 'torgb') {
-      flops += 2 * r * r * l.channels * 3;
-      if (r > 4) flops += 2 * r * r * 3 * 16; // skip upsample: 4x4 depthwise at output size
-    } else if (l.upsample) {
-      const h = r / 2;
-      flops += 2 * h * h * l.channels * l.outChannels * 9; // transposed conv, per input pixel
-      flops += 2 * r * r * l.outChannels * 16; // blur
-    } else {
-      flops += 2 * r * r * l.channels * l.outChannels * 9;
-    }
+  return styleLayers(arch).reduce((sum, l) => sum + layerFlops(l), 0);
+}
+
+/** FLOPs of one style layer of one render (synthesisFlops' terms). */
+export function layerFlops(l: StyleLayer): number {
+  const r = l.resolution;
+  if (l.kind === 'torgb') return 2 * r * r * l.channels * 3 + (r > 4 ? 2 * r * r * 3 * 16 : 0); // + skip upsample: 4x4 depthwise at output size
+  if (l.upsample) {
+    const h = r / 2;
+    return 2 * h * h * l.channels * l.outChannels * 9 + 2 * r * r * l.outChannels * 16; // transposed conv per input pixel, blur
   }
-  return flops;
+  return 2 * r * r * l.channels * l.outChannels * 9;
 }
