@@ -25,13 +25,15 @@ const USAGE = `usage: npm run bench [-- OPTIONS]
   --quick          tiny + tiny-clip only
   --full           more samples and repetitions, more pipeline settings
   --device NAME    cpu (default), webgpu, cuda or auto; a GPU device never falls back to the CPU
+  --pair NAME      only this relevance configuration (tiny or ffhq), and no method 1/2 benches
   --json FILE      also write the results as JSON
   --help           this text`;
 
 /** The relevance command's own defaults for a generator of this resolution: what a user's build runs with. */
 function defaultSetting(resolution: number): PipelineSettings {
   const batch = RELEVANCE_DEFAULTS.batch;
-  return { batch: batch === 'auto' ? defaultBatch(resolution) : batch, inflight: RELEVANCE_DEFAULTS.inflight, render: RELEVANCE_DEFAULTS.renderGraph };
+  // Whole renders with the bundle's graph at the default batch; the default render graph, prefix reuse, is timed per layer (bench/prefix.ts).
+  return { batch: batch === 'auto' ? defaultBatch(resolution) : batch, inflight: RELEVANCE_DEFAULTS.inflight, render: 'portable' };
 }
 
 function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
@@ -50,6 +52,7 @@ function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
       { batch: 4, inflight: 2, render: 'nchwc' },
     ],
     schedule: 'interleaved',
+    prefix: { reps: 5, actualSamples: full ? 32 : 16 },
     analyse: [
       { batch: 16, inflight: 2, render: 'portable' },
       { batch: 16, inflight: 2, render: 'nchwc' },
@@ -73,6 +76,7 @@ function benchConfigs(mode: 'quick' | 'standard' | 'full'): BenchConfig[] {
       { batch: 4, inflight: 2, render: 'nchwc' },
     ],
     schedule: 'isolated',
+    prefix: { reps: full ? 3 : 2 },
     analyse: [
       { batch: 2, inflight: 2, render: 'portable' },
       { batch: 2, inflight: 2, render: 'nchwc' },
@@ -98,7 +102,7 @@ function mapperConfigs(mode: 'quick' | 'standard' | 'full'): MapperBenchConfig[]
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, device: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, device: { type: 'string' }, pair: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     console.log(USAGE);
@@ -120,7 +124,9 @@ async function main(): Promise<void> {
   const peak = [await measurePeakConv(runtime, peakRuns)];
   const report: BenchReport = { machine: describeMachine(device), load: { start: loadStart, end: 0 }, peak, configs: [], optimise: [], mapper: [], skipped: [], seconds: 0 };
   const mode = values.quick ? 'quick' : values.full ? 'full' : 'standard';
-  for (const c of benchConfigs(mode)) {
+  const pair = values.pair;
+  if (pair !== undefined && !benchConfigs('standard').some((c) => c.name === pair)) throw new StyleAtlasError('E_USAGE', `--pair ${pair}: valid pairs are ${benchConfigs('standard').map((c) => c.name).join(', ')}`);
+  for (const c of benchConfigs(pair ? 'standard' : mode).filter((c) => pair === undefined || c.name === pair)) {
     const missing = missingBundles(root, c);
     if (missing) {
       report.skipped.push({ name: `${c.generator} + ${c.encoder}`, reason: missing });
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
     }
     report.configs.push(await runConfig(root, c, runtime, log));
   }
-  for (const c of optimiseConfigs(mode)) {
+  for (const c of pair ? [] : optimiseConfigs(mode)) {
     const noIdentity = c.identity && !existsSync(join(root, 'models', c.identity, 'network.onnx')) ? `model ${c.identity} not built: run \`npx styleatlas models build ${c.identity}\`` : undefined;
     const missing = missingBundles(root, c) ?? noIdentity;
     if (missing) {
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
     }
     report.optimise.push(await runOptimiseBench(root, c, runtime, log));
   }
-  for (const c of mapperConfigs(mode)) {
+  for (const c of pair ? [] : mapperConfigs(mode)) {
     const missing = missingBundles(root, c);
     if (missing) {
       report.skipped.push({ name: `method 2: ${c.name}`, reason: missing });

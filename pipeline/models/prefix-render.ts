@@ -77,7 +77,9 @@ export class LayerRenderer {
     if (this.current?.index === index) return this.current.runs;
     await this.release();
     const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo);
-    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, `render+encode from ${styleLayers(this.gen.arch)[index].name}`, this.runtime);
+    const label = `render+encode from ${styleLayers(this.gen.arch)[index].name}`;
+    // One prefix run per sample against dozens of suffix runs: its threads must not spin between them.
+    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true } });
     this.current = { index, worker, runs: this.runsOf(index, worker) };
     return this.current.runs;
   }

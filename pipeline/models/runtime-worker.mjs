@@ -7,10 +7,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node, as in runtime.ts
 import * as ort from 'onnxruntime-node';
 
-const { models, options } = workerData;
+const { models, options, sessionEntries = {} } = workerData;
 const sessions = new Map();
+// Per model, extra session config entries (e.g. intra_op.allow_spinning) on top of the shared options.
+const optionsOf = (name) => {
+  const more = sessionEntries[name];
+  if (!more) return options;
+  return { ...options, extra: { ...options.extra, session: { ...options.extra?.session, ...more } } };
+};
 try {
-  for (const [name, model] of Object.entries(models)) sessions.set(name, await ort.InferenceSession.create(model, options));
+  for (const [name, model] of Object.entries(models)) sessions.set(name, await ort.InferenceSession.create(model, optionsOf(name)));
 } catch (e) {
   parentPort.postMessage({ type: 'error', message: String(e && e.message ? e.message : e) });
   process.exit(0);

@@ -274,6 +274,16 @@ export async function profileModelRuns(
  * E_RUNTIME; nothing waits for it forever. Feeds are copied to the worker (structured clone), never
  * transferred, so the caller's buffers are not detached; the copy is small next to a render.
  */
+/**
+ * One model of a WorkerSession set. `noSpin`: its onnxruntime threads sleep as soon as its run
+ * ends instead of spin-waiting for the next one (session.intra_op.allow_spinning = 0) — for a
+ * model whose runs are rare beside another's (prefix reuse's prefix), so its idle threads take no
+ * core from the next run. Its effect was not measurable here apart from this VM's drift.
+ */
+export interface SetModelOptions {
+  noSpin?: boolean;
+}
+
 /** The model WorkerSession.open runs. */
 const MAIN = 'main';
 
@@ -332,7 +342,7 @@ export class WorkerSession implements InferenceRunner {
    * one queue (in order, one at a time), so they never compete for the cores. `run` runs the
    * model named MAIN; `runner(name)` gives the others.
    */
-  static async openSet(models: Record<string, string | Uint8Array>, label: string, opts: RuntimeOptions = {}): Promise<WorkerSession> {
+  static async openSet(models: Record<string, string | Uint8Array>, label: string, opts: RuntimeOptions = {}, each: Record<string, SetModelOptions> = {}): Promise<WorkerSession> {
     const device = opts.device ?? 'cpu';
     assertDeviceHere(label, device);
     // A view into a larger (possibly pooled) buffer is copied first: only whole buffers move.
@@ -340,7 +350,8 @@ export class WorkerSession implements InferenceRunner {
     const whole = (m: string | Uint8Array) => (typeof m === 'string' || (m.byteOffset === 0 && m.byteLength === m.buffer.byteLength) ? m : Uint8Array.prototype.slice.call(m));
     const moved = Object.fromEntries(Object.entries(models).map(([k, m]) => [k, whole(m)]));
     const transferList = Object.values(moved).flatMap((b) => (typeof b === 'string' ? [] : [b.buffer as ArrayBuffer]));
-    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { models: moved, options: sessionOptions(opts) }, transferList });
+    const sessionEntries = Object.fromEntries(Object.entries(each).filter(([, o]) => o.noSpin).map(([k]) => [k, { 'intra_op.allow_spinning': '0' }]));
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { models: moved, options: sessionOptions(opts), sessionEntries }, transferList });
     type Ready = { type: string; message?: string; models?: Record<string, { inputs: ValueInfo[]; outputs: ValueInfo[] }> };
     const ready = await new Promise<Ready>((resolve) => {
       worker.once('message', resolve);

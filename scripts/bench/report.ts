@@ -10,6 +10,7 @@ import { type PeakResult, describeConv } from './peak.ts';
 import type { Spread } from './stats.ts';
 import type { ConfigResult } from './suite.ts';
 import { analysisSection } from './analysis.ts';
+import { prefixSection } from './prefix.ts';
 import { type MapperBenchResult, mapperSection } from './mapper.ts';
 import { type OptimiseBenchResult, optimiseSection } from './optimise.ts';
 
@@ -115,11 +116,12 @@ function configSection(c: ConfigResult, peak: number, cores: number): string[] {
   const best = pipelines.length ? pipelines.reduce((a, b) => (b.rendersPerSecond.median > a.rendersPerSecond.median ? b : a)) : undefined;
   lines.push(
     '',
-    `  ratio pipeline/naive: ${byDefault ? `${ratio(byDefault)} at the default setting` : 'default setting not run'}${best ? `, ${ratio(best)} at the best (${best.label.replace('pipeline ', '').replace(' (default)', ', the default')})` : ''}`,
+    `  ratio pipeline/naive (whole renders): ${byDefault ? `${ratio(byDefault)} at the default batch` : 'default batch not run'}${best ? `, ${ratio(best)} at the best (${best.label.replace('pipeline ', '').replace(' (default batch)', ', the default batch')})` : ''}${c.prefix && byDefault ? `; prefix reuse (the default): ${(byDefault.rendersPerSecond.median / naive / c.prefix.vsWhole).toFixed(2)}×` : ''}`,
     `  same work: max |Δi naive − Δi pipeline| = ${c.agreement.toExponential(1)} (JS float64 vs ONNX float32 preprocessing); models opened in ${c.setupSeconds.toFixed(1)} s`,
     `  noise: ${othersText(c.othersCores, cores)} while these reps ran (above ~0.1 the spread widens)`,
     `  memory: ${memoryText(c)}`,
     ...analysisSection(c.analyses, peak),
+    ...(c.prefix ? prefixSection(c.prefix, peak, f.total, byDefault ? 1000 / byDefault.rendersPerSecond.median : undefined) : []),
   );
   return lines;
 }

@@ -20,6 +20,7 @@ import { markCpu, othersCores } from './cpu.ts';
 import { type RenderFlops, renderFlops } from './flops.ts';
 import { type Spread, seconds, spread } from './stats.ts';
 import { type Analysis, analyse } from './analysis.ts';
+import { type PrefixResult, measurePrefix } from './prefix.ts';
 import { BenchModels, type PipelineSettings, type Workload, maxDifference, naiveLoop, pipelineRun, rendersOf } from './workloads.ts';
 
 export interface BenchConfig {
@@ -36,6 +37,8 @@ export interface BenchConfig {
   schedule: 'interleaved' | 'isolated';
   /** Also profile one render per operator, and time the synthesis alone, for each of these settings (analysis.ts). */
   analyse?: readonly PipelineSettings[];
+  /** The default render graph, prefix reuse, per layer at the default batch (prefix.ts); `actualSamples` also times the real loop. */
+  prefix?: { reps: number; actualSamples?: number };
 }
 
 export interface Measured {
@@ -69,6 +72,7 @@ export interface ConfigResult {
   skipped: { label: string; reason: string }[];
   /** Per-operator profile and synthesis alone, one per analysed setting (after the timed runs, in sessions of their own). */
   analyses: Analysis[];
+  prefix?: PrefixResult;
 }
 
 /** Why a configuration cannot run here (a bundle not built), or undefined. */
@@ -80,8 +84,9 @@ export function missingBundles(root: string, c: Pick<BenchConfig, 'generator' | 
 
 const NAIVE_LABEL = 'naive (batch 1, JS preprocessing)';
 
+/** Whole-render settings; the default batch is marked (the default render graph, prefix reuse, is timed per layer: prefix.ts). */
 export function pipelineLabel(s: PipelineSettings, isDefault: boolean): string {
-  return `pipeline ${s.render} batch ${s.batch}, inflight ${s.inflight}${isDefault ? ' (default)' : ''}`;
+  return `pipeline ${s.render} batch ${s.batch}, inflight ${s.inflight}${isDefault ? ' (default batch)' : ''}`;
 }
 
 export const sameSettings = (a: PipelineSettings, b: PipelineSettings): boolean => a.batch === b.batch && a.inflight === b.inflight && a.render === b.render;
@@ -213,6 +218,8 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
     const others = othersCores(cpu);
     const analyses: Analysis[] = [];
     for (const s of c.analyse ?? []) analyses.push(await analyse(models, s, log));
+    const flops = renderFlops(models.gen.arch, models.enc.manifest);
+    const prefix = c.prefix ? await measurePrefix(models, flops, { batch: byDefault.batch, ...c.prefix }, log) : undefined;
     return {
       name: c.name,
       generator: c.generator,
@@ -220,7 +227,7 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
       channels: [...workload.channels],
       samples: c.samples,
       renders: rendersOf(workload),
-      flops: renderFlops(models.gen.arch, models.enc.manifest),
+      flops,
       setupSeconds,
       runs: jobs.map((j) => ({
         label: j.label,
@@ -235,6 +242,7 @@ export async function runConfig(root: string, c: BenchConfig, runtime: RuntimeOp
       othersCores: others,
       skipped,
       analyses,
+      prefix,
     };
   } finally {
     await models.release();

@@ -45,7 +45,7 @@ time: a second one stops with E_LOCKED naming the first one's pid and host (buil
                         config and in build.sqlite's runs)
   --render-to R         approximate, opt-in: channels of layers at ≤ R² are measured on block R's
                         image (resized for CLIP) instead of the full render; later layers render in
-                        full. Recorded in the config; fidelity per layer in docs/benchmarks.md
+                        full. Recorded in the config; fidelity per layer in docs/render-to.md
   --json                print a machine-readable summary on stdout
   --quiet               no progress output
 ${runtimeOptionHelp}`,
