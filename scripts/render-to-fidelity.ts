@@ -14,7 +14,8 @@
  *   node bin/run-ts.mjs scripts/render-to-fidelity.ts --pair tiny --r 32,16 --k 16 --samples 8
  *   node bin/run-ts.mjs scripts/render-to-fidelity.ts --pair ffhq --r 256,128 --k 4 --samples 3
  * Options: --pair tiny|ffhq, --r R,R…, --k K (0: every channel), --samples N, --stats-samples M,
- * --max-res X (only conv layers up to X², plus the one above the largest R; default: the largest R).
+ * --max-res X (only conv layers up to X², plus the one above the largest R; default: the largest R),
+ * --generator DIR / --encoder DIR (another bundle in place of the pair's, e.g. trained weights).
  */
 import { strict as assert } from 'node:assert';
 import { parseArgs } from 'node:util';
@@ -41,6 +42,8 @@ const { values } = parseArgs({
     samples: { type: 'string' },
     'stats-samples': { type: 'string' },
     'max-res': { type: 'string' },
+    generator: { type: 'string' },
+    encoder: { type: 'string' },
   },
 });
 const pairName = values.pair as keyof typeof PAIRS;
@@ -55,8 +58,8 @@ const STATS_SEED = 1_000_000;
 
 const t0 = performance.now();
 const runtime = {};
-const gen = await Generator.open(pair.gen, runtime);
-const enc = await Encoder.open(pair.enc, { ...runtime, parts: [] });
+const gen = await Generator.open(values.generator ?? pair.gen, runtime);
+const enc = await Encoder.open(values.encoder ?? pair.enc, { ...runtime, parts: [] });
 const random = [gen.manifest, enc.manifest].filter((m) => m.origin.type === 'random').map((m) => m.id);
 console.log(`# render-to fidelity: ${gen.manifest.id} + ${enc.manifest.id}`);
 if (random.length) console.log(`\n**${random.join(' and ')}: RANDOM weights** (the real architecture, not a trained model).`);
@@ -141,7 +144,7 @@ const median = (v: number[]) => {
 const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 for (const r of rs) {
-  const cmd = `node bin/run-ts.mjs scripts/render-to-fidelity.ts --pair ${pairName} --r ${rs.join(',')} --k ${K} --samples ${samples} --stats-samples ${statsSamples}${values['max-res'] ? ` --max-res ${maxRes}` : ''}`;
+  const cmd = `node bin/run-ts.mjs scripts/render-to-fidelity.ts --pair ${pairName} --r ${rs.join(',')} --k ${K} --samples ${samples} --stats-samples ${statsSamples}${values['max-res'] ? ` --max-res ${maxRes}` : ''}${values.generator ? ` --generator ${values.generator}` : ''}${values.encoder ? ` --encoder ${values.encoder}` : ''}`;
   console.log(`\n## ${gen.manifest.id} + ${enc.manifest.id}, --render-to ${r}\n\n\`${cmd}\`\n`);
   console.log('| layer | res | channels | min cos | median cos | median effect ratio | degenerate pairs (full / R) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
