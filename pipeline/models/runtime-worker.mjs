@@ -7,16 +7,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import './ort-privacy.mjs'; // before onnxruntime-node, as in runtime.ts
 import * as ort from 'onnxruntime-node';
 
-const { models, options, sessionEntries = {} } = workerData;
+const { models, options, sessionEntries = {}, modelOptions = {} } = workerData;
 const sessions = new Map();
-// Per model, extra session config entries (e.g. intra_op.allow_spinning) on top of the shared options.
+// Per model, session options (e.g. enableMemPattern) and extra session config entries (e.g.
+// intra_op.allow_spinning) on top of the shared options.
 const optionsOf = (name) => {
   const more = sessionEntries[name];
-  if (!more) return options;
-  return { ...options, extra: { ...options.extra, session: { ...options.extra?.session, ...more } } };
+  const own = { ...options, ...modelOptions[name] };
+  if (!more) return own;
+  return { ...own, extra: { ...own.extra, session: { ...own.extra?.session, ...more } } };
 };
 try {
-  for (const [name, model] of Object.entries(models)) sessions.set(name, await ort.InferenceSession.create(model, optionsOf(name)));
+  for (const name of Object.keys(models)) {
+    sessions.set(name, await ort.InferenceSession.create(models[name], optionsOf(name)));
+    // onnxruntime holds its own copy of the weights now: the model's bytes (FFHQ-1024 + ViT-B/32:
+    // ~0.5 GB) need not stay alive beside it for the worker's life.
+    delete models[name];
+  }
 } catch (e) {
   parentPort.postMessage({ type: 'error', message: String(e && e.message ? e.message : e) });
   process.exit(0);

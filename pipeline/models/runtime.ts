@@ -282,6 +282,13 @@ export async function profileModelRuns(
  */
 export interface SetModelOptions {
   noSpin?: boolean;
+  /**
+   * false: onnxruntime plans no memory pattern for the model (enableMemPattern), so each run takes
+   * its tensors from the arena one by one as they are needed and frees them as they die, instead
+   * of one block laid out for the whole run — measured: the blocked-layout suffix at FFHQ-1024,
+   * batch 2, peaked ~1.1 GiB lower this way at about the same speed (docs/benchmarks.md).
+   */
+  memPattern?: false;
 }
 
 /** The model WorkerSession.open runs. */
@@ -351,7 +358,8 @@ export class WorkerSession implements InferenceRunner {
     const moved = Object.fromEntries(Object.entries(models).map(([k, m]) => [k, whole(m)]));
     const transferList = Object.values(moved).flatMap((b) => (typeof b === 'string' ? [] : [b.buffer as ArrayBuffer]));
     const sessionEntries = Object.fromEntries(Object.entries(each).filter(([, o]) => o.noSpin).map(([k]) => [k, { 'intra_op.allow_spinning': '0' }]));
-    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { models: moved, options: sessionOptions(opts), sessionEntries }, transferList });
+    const modelOptions = Object.fromEntries(Object.entries(each).filter(([, o]) => o.memPattern === false).map(([k]) => [k, { enableMemPattern: false }]));
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), { workerData: { models: moved, options: sessionOptions(opts), sessionEntries, modelOptions }, transferList });
     type Ready = { type: string; message?: string; models?: Record<string, { inputs: ValueInfo[]; outputs: ValueInfo[] }> };
     const ready = await new Promise<Ready>((resolve) => {
       worker.once('message', resolve);
