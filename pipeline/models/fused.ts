@@ -22,6 +22,7 @@ import { type FoldedSynthesis, readFoldedSynthesis } from '../onnx/stylegan2/fol
 import { styleInputName } from '../onnx/stylegan2/graphs.ts';
 import { addNchwcLayers, nchwcUnsupported } from '../onnx/stylegan2/nchwc-synthesis.ts';
 import { bundlePath } from './bundle.ts';
+import type { CutLayout } from './render-graphs.ts';
 import type { Device } from './devices.ts';
 import type { Encoder } from './encoder.ts';
 import type { Generator } from './generator.ts';
@@ -36,10 +37,20 @@ import { type RuntimeOptions, WorkerSession, nchwcBlockSize } from './runtime.ts
 export type RenderGraph =
   | { kind: 'nchwc'; blockSize: number; folded: FoldedSynthesis; reason: string }
   | { kind: 'bundle'; reason: string }
-  | { kind: 'prefix'; folded: () => FoldedSynthesis; renderTo?: number; reason: string };
+  | { kind: 'prefix'; layout: CutLayout; folded: () => FoldedSynthesis; renderTo?: number; reason: string };
 
-/** What relevance --render-graph asks for ('auto': prefix reuse where the synthesis can be cut). */
-export type RenderGraphWanted = 'auto' | 'prefix' | 'portable' | 'nchwc';
+/**
+ * What relevance --render-graph asks for ('auto': prefix reuse where the synthesis can be cut, in
+ * the NCHWc layout where the CPU provider runs it; 'prefix' / 'prefix-nchwc': prefix reuse in the
+ * portable / NCHWc layout, refused where it cannot run).
+ */
+export type RenderGraphWanted = 'auto' | 'prefix' | 'prefix-nchwc' | 'portable' | 'nchwc';
+
+/** The name a build records for the graph that ran (config.renderGraph; undefined: the bundle's). */
+export function renderGraphName(r: RenderGraph): 'nchwc' | 'prefix' | 'prefix-nchwc' | undefined {
+  if (r.kind === 'prefix') return r.layout.kind === 'nchwc' ? 'prefix-nchwc' : 'prefix';
+  return r.kind === 'nchwc' ? 'nchwc' : undefined;
+}
 
 /**
  * The batch size a fused model for `render` is written for: the NCHWc graph is fastest at one
@@ -66,7 +77,7 @@ export interface RelevanceRenderer {
  */
 export async function openRelevanceRenderer(gen: Generator, enc: Encoder, render: RenderGraph, batch: number, runtime: RuntimeOptions, firstChannel: number): Promise<RelevanceRenderer> {
   if (render.kind === 'prefix') {
-    const layers = new LayerRenderer(gen, enc, render.folded, render.renderTo, runtime);
+    const layers = new LayerRenderer(gen, enc, render.folded, render.renderTo, runtime, render.layout);
     await layers.open(layers.layerOf(firstChannel));
     return { layers, device: layers.device!, release: () => layers.release() };
   }
@@ -78,7 +89,10 @@ export async function openRelevanceRenderer(gen: Generator, enc: Encoder, render
 
 /** One line for build.sqlite and the logs. */
 export function describeRenderGraph(r: RenderGraph): string {
-  if (r.kind === 'prefix') return `prefix reuse (portable ONNX cut at each perturbed layer${r.renderTo ? `, --render-to ${r.renderTo}` : ''}): ${r.reason}`;
+  if (r.kind === 'prefix') {
+    const layout = r.layout.kind === 'nchwc' ? `onnxruntime NCHWc (block ${r.layout.blockSize})` : 'portable ONNX';
+    return `prefix reuse (${layout} cut at each perturbed layer${r.renderTo ? `, --render-to ${r.renderTo}` : ''}): ${r.reason}`;
+  }
   return r.kind === 'nchwc' ? `nchwc (onnxruntime com.microsoft.nchwc, block ${r.blockSize}): ${r.reason}` : `bundle synthesis.onnx (portable): ${r.reason}`;
 }
 
@@ -95,33 +109,46 @@ function bundleFolded(gen: Generator): FoldedSynthesis | string {
 }
 
 /**
- * The render graph asked for: `portable`, the bundle's own graph (any device), or `nchwc`, written
- * here — refused with a coded error where it cannot run (never swapped for the other one).
+ * The render graph asked for — refused with a coded error where it cannot run (never swapped for
+ * another one): `portable`, the bundle's own graph (any device); `nchwc`, the whole synthesis
+ * written here in the blocked layout (CPU); `prefix` / `prefix-nchwc`, prefix reuse in the
+ * portable / blocked layout. `auto` picks prefix-nchwc, else prefix, else portable, and says why.
  */
 export async function renderGraphFor(gen: Generator, device: Device, want: RenderGraphWanted, renderTo?: number): Promise<RenderGraph> {
   if (renderTo !== undefined) {
-    if (want !== 'auto' && want !== 'prefix') fail('E_INPUT', `--render-to needs the prefix render graph (the layers are cut there), not --render-graph ${want}`, 'leave --render-graph at auto, or drop --render-to');
+    if (want === 'portable' || want === 'nchwc') fail('E_INPUT', `--render-to needs the prefix render graph (the layers are cut there), not --render-graph ${want}`, 'leave --render-graph at auto, or drop --render-to');
     checkRenderTo(gen, renderTo);
   }
-  if (want === 'auto' || want === 'prefix') {
-    const folded = bundleFolded(gen);
-    // Read again for each layer's models rather than held: the weights stay in memory only while a layer's models are written.
-    const load = () => bundleFolded(gen) as FoldedSynthesis;
-    if (typeof folded !== 'string') return { kind: 'prefix', folded: load, renderTo, reason: want === 'auto' ? 'the default (auto)' : 'asked for' };
-    const what = renderTo !== undefined ? '--render-to' : '--render-graph prefix';
-    if (want === 'prefix' || renderTo !== undefined) fail('E_INPUT', `${what}: ${gen.manifest.id}: ${folded}, so its layers cannot be cut`, 'use --render-graph portable (whole renders), without --render-to');
-    return { kind: 'bundle', reason: `the default (auto): ${folded}, so no prefix reuse` };
-  }
   if (want === 'portable') return { kind: 'bundle', reason: 'asked for' };
-  const hint = 'use --render-graph auto (the default) or portable';
-  if (device !== 'cpu') fail('E_DEVICE', `--render-graph nchwc: com.microsoft.nchwc kernels run on the CPU provider only, this build runs on ${device}`, hint);
-  const blockSize = await nchwcBlockSize();
-  if (blockSize === undefined) fail('E_DEVICE', '--render-graph nchwc: onnxruntime has no NCHWc kernels for this CPU', hint);
-  const why = nchwcUnsupported(gen.arch, blockSize);
-  if (why) fail('E_INPUT', `--render-graph nchwc: ${gen.manifest.id}: ${why}`, hint);
   const folded = bundleFolded(gen);
-  if (typeof folded === 'string') fail('E_INPUT', `--render-graph nchwc: ${gen.manifest.id}: ${folded}`, hint);
-  return { kind: 'nchwc', blockSize, folded, reason: 'asked for' };
+  // Read again for each layer's models rather than held: the weights stay in memory only while a layer's models are written.
+  const load = () => bundleFolded(gen) as FoldedSynthesis;
+  if (want === 'auto') {
+    if (typeof folded === 'string') {
+      if (renderTo !== undefined) fail('E_INPUT', `--render-to: ${gen.manifest.id}: ${folded}, so its layers cannot be cut`, 'use --render-graph portable (whole renders), without --render-to');
+      return { kind: 'bundle', reason: `the default (auto): ${folded}, so no prefix reuse` };
+    }
+    const blocked = await nchwcBlock(gen, device);
+    if (typeof blocked === 'number') return { kind: 'prefix', layout: { kind: 'nchwc', blockSize: blocked }, folded: load, renderTo, reason: 'the default (auto) on the CPU provider' };
+    return { kind: 'prefix', layout: { kind: 'portable' }, folded: load, renderTo, reason: `the default (auto); the portable layout because ${blocked}` };
+  }
+  const what = `--render-graph ${want}`;
+  const hint = 'use --render-graph auto (the default) or portable' + (renderTo === undefined ? '' : ', without --render-to');
+  if (typeof folded === 'string') fail('E_INPUT', `${what}: ${gen.manifest.id}: ${folded}${want === 'nchwc' ? '' : ', so its layers cannot be cut'}`, hint);
+  if (want === 'prefix') return { kind: 'prefix', layout: { kind: 'portable' }, folded: load, renderTo, reason: 'asked for' };
+  const blocked = await nchwcBlock(gen, device);
+  if (typeof blocked === 'string') fail(blocked.startsWith(`${gen.manifest.id}:`) ? 'E_INPUT' : 'E_DEVICE', `${what}: ${blocked}`, hint);
+  if (want === 'prefix-nchwc') return { kind: 'prefix', layout: { kind: 'nchwc', blockSize: blocked }, folded: load, renderTo, reason: 'asked for' };
+  return { kind: 'nchwc', blockSize: blocked, folded, reason: 'asked for' };
+}
+
+/** onnxruntime's NCHWc block size for `gen` on `device`, or why its blocked layout cannot run there (the generator's fault: starting with its id). */
+async function nchwcBlock(gen: Generator, device: Device): Promise<number | string> {
+  if (device !== 'cpu') return `com.microsoft.nchwc kernels run on the CPU provider only, this build runs on ${device}`;
+  const blockSize = await nchwcBlockSize();
+  if (blockSize === undefined) return 'onnxruntime has no NCHWc kernels for this CPU';
+  const why = nchwcUnsupported(gen.arch, blockSize);
+  return why ? `${gen.manifest.id}: ${why}` : blockSize;
 }
 
 /** --render-to R: one of the generator's block resolutions, below its full one. */

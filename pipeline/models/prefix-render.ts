@@ -4,7 +4,8 @@
  * the same thing for every variant of a sample. They run once per sample (prefix(l), batch 1),
  * and only layers l … run per variant (suffix(l), fused with CLIP preprocessing and the image
  * tower, so the images never leave onnxruntime). Same maths as the whole render, fewer FLOPs; the
- * last bits differ by floating-point reordering, so builds record it (config.renderGraph 'prefix').
+ * last bits differ by floating-point reordering, so builds record it (config.renderGraph 'prefix',
+ * or 'prefix-nchwc' for the cut graphs in onnxruntime's blocked NCHWc layout: render-graphs.ts).
  *
  * `renderTo` R (relevance --render-to, opt-in, approximate): for layers at resolution ≤ R the
  * suffix stops after block R and CLIP sees R's skip image, resized; later layers render in full.
@@ -20,7 +21,7 @@ import { embedModel } from '../onnx/compose.ts';
 import { styleInputName } from '../onnx/stylegan2/graphs.ts';
 import type { Encoder } from './encoder.ts';
 import type { Generator } from './generator.ts';
-import { SEAM, addSuffix, buildPrefixGraph } from './render-graphs.ts';
+import { type CutLayout, SEAM, addSuffix, buildPrefixGraph } from './render-graphs.ts';
 import { type RuntimeOptions, type TensorValue, WorkerSession, float32 } from './runtime.ts';
 
 /** The resolution the suffix of style layer `index` ends at: R for layers at ≤ R, else the full image. */
@@ -30,8 +31,7 @@ export function suffixEnd(gen: Generator, index: number, renderTo: number | unde
 }
 
 /** The two models of style layer `index`: prefix (none for the first layer) and suffix → image_embeds. */
-export function buildLayerModels(gen: Generator, enc: Encoder, folded: FoldedSynthesis, index: number, renderTo: number | undefined): { prefix?: Uint8Array; suffix: Uint8Array } {
-  const layout = { kind: 'portable' } as const;
+export function buildLayerModels(gen: Generator, enc: Encoder, folded: FoldedSynthesis, index: number, renderTo: number | undefined, layout: CutLayout = { kind: 'portable' }): { prefix?: Uint8Array; suffix: Uint8Array } {
   const layer = styleLayers(gen.arch)[index];
   const g = new GraphBuilder(`styleatlas_suffix_encode_${layer.name}`);
   const pixels = addSuffix(g, folded, layout, { first: index, renderTo: suffixEnd(gen, index, renderTo) }, enc.manifest);
@@ -63,6 +63,7 @@ export class LayerRenderer {
     private readonly folded: () => FoldedSynthesis,
     private readonly renderTo: number | undefined,
     private readonly runtime: RuntimeOptions,
+    private readonly layout: CutLayout = { kind: 'portable' },
   ) {}
 
   /** The style layer (index into styleLayers) holding global channel `c`. */
@@ -76,10 +77,12 @@ export class LayerRenderer {
   async open(index: number): Promise<LayerRuns> {
     if (this.current?.index === index) return this.current.runs;
     await this.release();
-    const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo);
+    const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo, this.layout);
     const label = `render+encode from ${styleLayers(this.gen.arch)[index].name}`;
-    // One prefix run per sample against dozens of suffix runs: its threads must not spin between them.
-    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true } });
+    // One prefix run per sample against dozens of suffix runs: its threads must not spin between
+    // them. The blocked suffix without a memory pattern: its peak at 1024² is ~1 GiB lower.
+    const suffix = this.layout.kind === 'nchwc' ? { memPattern: false as const } : {};
+    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true }, suffix });
     this.current = { index, worker, runs: this.runsOf(index, worker) };
     return this.current.runs;
   }

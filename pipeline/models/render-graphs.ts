@@ -49,7 +49,7 @@ export function seamShapes(arch: StyleGAN2Arch, first: number, layout: CutLayout
   };
 }
 
-type CutLayout = Exclude<RenderLayout, { kind: 'bundle' }>;
+export type CutLayout = Exclude<RenderLayout, { kind: 'bundle' }>;
 
 function addLayers(g: GraphBuilder, folded: FoldedSynthesis, layout: CutLayout, first: number, end: number, variant: ReadonlySet<string>, start: { x?: string; skip?: string }) {
   if (layout.kind === 'portable') return addSynthesisLayers(g, folded, first, end, start, styleInputName);
@@ -86,6 +86,18 @@ export function buildSuffixGraph(folded: FoldedSynthesis, layout: CutLayout, spe
 
 /** The suffix's layers and CLIP preprocessing appended to `g` (its inputs declared); returns pixel_values. */
 export function addSuffix(g: GraphBuilder, folded: FoldedSynthesis, layout: CutLayout, spec: SuffixSpec, encoder: EncoderManifest): string {
+  const a = encoder.architecture;
+  return addClipPreprocess(g, addSuffixImage(g, folded, layout, spec), { inSize: spec.renderTo, outSize: a.imageSize, mean: a.mean, std: a.std });
+}
+
+/** suffix(first) without CLIP preprocessing: → image [B, 3, R, R] (the bench times the synthesis alone). */
+export function buildSuffixImageGraph(folded: FoldedSynthesis, layout: CutLayout, spec: SuffixSpec): GraphBuilder {
+  const g = new GraphBuilder(`styleatlas_suffix_image_${styleLayers(folded.arch)[spec.first].name}`);
+  g.output(addSuffixImage(g, folded, layout, spec), 'image', 'float32', ['batch', 3, spec.renderTo, spec.renderTo]);
+  return g;
+}
+
+function addSuffixImage(g: GraphBuilder, folded: FoldedSynthesis, layout: CutLayout, spec: SuffixSpec): string {
   const arch = folded.arch;
   const all = styleLayers(arch);
   const end = blockEnd(arch, spec.renderTo);
@@ -98,9 +110,7 @@ export function addSuffix(g: GraphBuilder, folded: FoldedSynthesis, layout: CutL
   };
   for (const l of all.slice(spec.first, end)) g.input(styleInputName(l.name), 'float32', [l === perturbed ? 'batch' : 1, l.channels]);
   const out = addLayers(g, folded, layout, spec.first, end, new Set([perturbed.name]), start);
-  const image = layout.kind === 'nchwc' ? reorderOutput(g, out.skip!, 3) : out.skip!; // [B, 3, R, R]
-  const a = encoder.architecture;
-  return addClipPreprocess(g, image, { inSize: spec.renderTo, outSize: a.imageSize, mean: a.mean, std: a.std });
+  return layout.kind === 'nchwc' ? reorderOutput(g, out.skip!, 3) : out.skip!; // [B, 3, R, R]
 }
 
 /** The bundle's whole synthesis (every s [B, C]) → CLIP preprocessing → pixel_values. */

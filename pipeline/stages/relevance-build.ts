@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fail } from '../core/errors.ts';
 import { type ExecutionRecord, describeExecution } from '../models/devices.ts';
 import { Encoder } from '../models/encoder.ts';
-import { type RelevanceRenderer, describeRenderGraph, openRelevanceRenderer, renderGraphFor } from '../models/fused.ts';
+import { type RelevanceRenderer, describeRenderGraph, openRelevanceRenderer, renderGraphFor, renderGraphName } from '../models/fused.ts';
 import { Generator } from '../models/generator.ts';
 import { type RuntimeOptions, runtimeExecution } from '../models/runtime.ts';
 import { BuildDb } from '../store/build-db.ts';
@@ -87,7 +87,7 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
       generator: { id: gen.manifest.id, manifestSha256: gen.bundle.manifestSha256 },
       encoder: { id: enc.manifest.id, manifestSha256: enc.bundle.manifestSha256 },
       ...asked,
-      ...(render.kind === 'bundle' ? {} : { renderGraph: render.kind }),
+      ...(renderGraphName(render) === undefined ? {} : { renderGraph: renderGraphName(render) }),
       statsSamples: given?.provenance.samples ?? run.config.statsSamples!,
       statsSeed: given?.provenance.seed ?? run.config.statsSeed!,
       statsSha256: given?.sha256 ?? '',
@@ -106,7 +106,8 @@ export async function runRelevanceBuild(run: RelevanceRun): Promise<RelevanceSum
     const { config: stored, shard: storedShard } = existsSync(dbPath) ? storedBuild(dbPath) : {};
     const refuseOther = (c: RelevanceConfig) => {
       const diff = stored ? configDifferences(stored, c) : [];
-      if (diff.length) fail('E_RESUME', `${run.outDir} holds a build with other settings (${diff.join('; ')})`, 'use another --out, or repeat the original settings (and --stats file)');
+      const graph = stored && stored.renderGraph !== c.renderGraph /* e.g. begun under auto with another default */ ? ` (its render graph: --render-graph ${stored.renderGraph ?? 'portable'})` : '';
+      if (diff.length) fail('E_RESUME', `${run.outDir} holds a build with other settings (${diff.join('; ')})`, `use another --out, or repeat the original settings${graph} (and --stats file)`);
     };
     if (stored) {
       // Settings first, before any statistics are computed, and from a read-only look: a refusal leaves the folder as it was.

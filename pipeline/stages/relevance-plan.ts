@@ -31,13 +31,14 @@ export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
 /**
  * The synthesis the relevance stage renders with (models/fused.ts, models/prefix-render.ts). The
  * default, auto, is prefix reuse wherever the bundle's synthesis holds StyleGAN2 weights StyleAtlas
- * can cut (every bundle it builds or imports), else the bundle's whole graph — said in the log and
- * recorded. NCHWc stays opt-in: faster on the CPU, but measured on FFHQ-1024 + ViT-B/32 at batch 2
- * its onnxruntime session held ~1.3–1.8 GiB more (docs/benchmarks.md).
+ * can cut (every bundle it builds or imports), written in onnxruntime's blocked NCHWc layout on
+ * the CPU provider where it has those kernels and in the portable layout elsewhere; else the
+ * bundle's whole graph — said in the log and recorded (docs/benchmarks.md has the measurements).
  */
 export const RENDER_GRAPHS = Object.freeze({
-  auto: 'prefix where the synthesis can be cut, else portable (default)',
+  auto: 'prefix-nchwc on the CPU provider, else prefix where the synthesis can be cut, else portable (default)',
   prefix: "the portable graph cut at each perturbed layer: the layers before it run once per sample, not per variant (exact; refused where the synthesis holds no weights StyleAtlas can read)",
+  'prefix-nchwc': "prefix reuse with the cut graphs in onnxruntime's blocked NCHWc layout: CPU only (refused elsewhere), faster than prefix",
   portable: "the bundle's whole synthesis.onnx per variant, on every execution provider",
   nchwc: "the whole synthesis written in onnxruntime's blocked NCHWc layout from the bundle's weights: CPU only, faster, more memory",
 } as const);
@@ -92,7 +93,7 @@ export interface RelevanceConfig {
   /** The render graph the build ran ('prefix' or 'nchwc': the last bits of Δi differ from the
    *  whole portable graph's by float reordering); absent for the bundle's whole synthesis.onnx,
    *  so configs from before these existed compare equal. */
-  renderGraph?: 'nchwc' | 'prefix';
+  renderGraph?: 'nchwc' | 'prefix' | 'prefix-nchwc';
   /** --render-to R: channels of layers at ≤ R² measured on block R's image (approximate). */
   renderTo?: number;
 }

@@ -52,7 +52,7 @@ it('merge refuses shards that ran different render graphs (their last bits diffe
   const portable = join(tmp, 'portable-shard1');
   const stats = join(tmp, 'whole', 'stats.npz');
   await run(portable, { shard: { index: 1, count: 2 }, statsFile: stats, config: { ...config, statsSamples: undefined, statsSeed: undefined } });
-  expect(() => mergeShards([join(tmp, 'shard0'), portable], join(tmp, 'mixed'))).toThrow(expect.objectContaining({ code: 'E_SHARD', message: expect.stringMatching(/built with other settings .*renderGraph: "nchwc" vs "prefix"/) }));
+  expect(() => mergeShards([join(tmp, 'shard0'), portable], join(tmp, 'mixed'))).toThrow(expect.objectContaining({ code: 'E_SHARD', message: expect.stringMatching(/built with other settings .*renderGraph: "nchwc" vs "prefix-nchwc"/) }));
 }, 300_000);
 
 it('gives the portable graph\'s Δi up to floating-point reordering', async () => {

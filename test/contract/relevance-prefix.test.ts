@@ -1,6 +1,7 @@
 /**
  * Prefix reuse, the default render graph (models/prefix-render.ts): a build that renders the
- * layers before a channel's layer once per sample gives what whole renders give; --render-to R
+ * layers before a channel's layer once per sample gives what whole renders give, with the cut
+ * graphs in onnxruntime's blocked NCHWc layout (the default on this CPU) and in the portable one; --render-to R
  * gives what the whole synthesis's block-R image gives, recomputed here by an independent loop
  * (one whole synthesis graph per variant with that block's skip image as an extra output, the
  * TypeScript PIL-exact preprocessing, the encoder's visual.onnx, Δi summed in float64); bad
@@ -13,7 +14,7 @@ import { clipPreprocess } from '../../pipeline/core/preprocess.ts';
 import { Encoder } from '../../pipeline/models/encoder.ts';
 import { Generator } from '../../pipeline/models/generator.ts';
 import { renderGraphFor } from '../../pipeline/models/fused.ts';
-import { ModelSession, float32 } from '../../pipeline/models/runtime.ts';
+import { ModelSession, float32, nchwcBlockSize } from '../../pipeline/models/runtime.ts';
 import { styleLayers } from '../../pipeline/onnx/stylegan2/arch.ts';
 import { blockBoundaryNames, buildSynthesis } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { type RelevanceRun, runRelevanceBuild } from '../../pipeline/stages/relevance-build.ts';
@@ -32,30 +33,59 @@ const table = (name: string) => readRelevanceArrowFile(join(tmp, name, 'relevanc
 
 beforeAll(async () => {
   await build('prefix');
+  await build('prefix-portable', { renderGraph: 'prefix' });
   await build('portable', { renderGraph: 'portable' });
   await build('to16', { renderTo: 16 });
 }, 600_000);
 
-it('prefix reuse (the default) gives the whole render’s Δi, and the build says which graph it ran', () => {
-  const [p, w] = [table('prefix'), table('portable')];
+it('prefix reuse (the default, blocked layout; and the portable layout) gives the whole render’s Δi, and the build says which graph it ran', async () => {
+  const block = await nchwcBlockSize();
+  if (block === undefined) throw new Error('this CPU has no onnxruntime NCHWc kernels; this test needs an x86-64 CPU with AVX2 or AVX-512');
+  const [p, q, w] = [table('prefix'), table('prefix-portable'), table('portable')];
   expect(p.rows).toBe(704);
   expect(Array.from(p.channel)).toEqual(Array.from(w.channel));
-  // Same maths, reordered floats at most (on this machine the bytes are equal; not promised elsewhere).
-  expect(maxAbsDiff(p.direction, w.direction)).toBeLessThan(1e-6);
-  expect(maxAbsDiff(p.effect, w.effect)).toBeLessThan(1e-6);
+  // Same maths, reordered floats at most: the portable layout's cut graphs run the bundle's
+  // operators (≤ 1e-6); the blocked layout's its own (sub-pixel phases, fused convolutions), whose
+  // rounding a unit direction of 3 samples' Δi amplifies (the bound relevance-nchwc.test.ts uses).
+  expect(maxAbsDiff(q.direction, w.direction)).toBeLessThan(1e-6);
+  expect(maxAbsDiff(q.effect, w.effect)).toBeLessThan(1e-6);
+  expect(maxAbsDiff(p.direction, w.direction)).toBeLessThan(1e-4);
+  expect(maxAbsDiff(p.effect, w.effect)).toBeLessThan(1e-5);
+  expect(maxAbsDiff(p.direction, w.direction), 'the two layouts really are different computations').toBeGreaterThan(0);
   const cfg = (name: string) => JSON.parse(table(name).metadata['styleatlas.config']);
-  expect(cfg('prefix').renderGraph).toBe('prefix');
+  expect(cfg('prefix').renderGraph).toBe('prefix-nchwc');
+  expect(cfg('prefix-portable').renderGraph).toBe('prefix');
   expect(cfg('portable').renderGraph).toBeUndefined();
-  expect(cfg('to16')).toMatchObject({ renderGraph: 'prefix', renderTo: 16 });
+  expect(cfg('to16')).toMatchObject({ renderGraph: 'prefix-nchwc', renderTo: 16 });
   const render = (name: string) => {
     const db = new BuildDb(join(tmp, name, 'build.sqlite'), { readonly: true });
     const runs = db.runs().map((r) => r.render);
     db.close();
     return runs;
   };
-  expect(render('prefix')).toEqual(['prefix reuse (portable ONNX cut at each perturbed layer): the default (auto)']);
+  expect(render('prefix')).toEqual([`prefix reuse (onnxruntime NCHWc (block ${block}) cut at each perturbed layer): the default (auto) on the CPU provider`]);
+  expect(render('prefix-portable')).toEqual(['prefix reuse (portable ONNX cut at each perturbed layer): asked for']);
   expect(render('portable')).toEqual(['bundle synthesis.onnx (portable): asked for']);
-  expect(render('to16')).toEqual(['prefix reuse (portable ONNX cut at each perturbed layer, --render-to 16): the default (auto)']);
+  expect(render('to16')).toEqual([`prefix reuse (onnxruntime NCHWc (block ${block}) cut at each perturbed layer, --render-to 16): the default (auto) on the CPU provider`]);
+});
+
+it('a build begun under auto by a version whose default was the portable layout resumes only as it began: E_RESUME naming the graph to ask for', async () => {
+  const dir = join(tmp, 'prefix-portable');
+  const resume = (extra: Partial<RelevanceRun['config']>) =>
+    runRelevanceBuild({ generatorDir: modelDir('tiny'), encoderDir: modelDir('tiny-clip'), outDir: dir, config: { ...config, ...extra }, resume: true, runtime: {} });
+  await expect(resume({})).rejects.toMatchObject({ code: 'E_RESUME', message: expect.stringMatching(/renderGraph: "prefix" vs "prefix-nchwc"/), hint: expect.stringMatching(/--render-graph prefix\b/) });
+  await expect(resume({ renderGraph: 'prefix' })).resolves.toBeDefined();
+});
+
+it('--render-graph prefix-nchwc is refused off the CPU provider (E_DEVICE), and auto says why it took the portable layout there', async () => {
+  const gen = await Generator.open(modelDir('tiny'));
+  try {
+    await expect(renderGraphFor(gen, 'webgpu', 'prefix-nchwc')).rejects.toMatchObject({ code: 'E_DEVICE', message: expect.stringMatching(/--render-graph prefix-nchwc: com\.microsoft\.nchwc kernels run on the CPU provider only, this build runs on webgpu/) });
+    const auto = await renderGraphFor(gen, 'webgpu', 'auto');
+    expect(auto).toMatchObject({ kind: 'prefix', layout: { kind: 'portable' }, reason: expect.stringMatching(/the portable layout because com\.microsoft\.nchwc kernels run on the CPU provider only/) });
+  } finally {
+    await gen.release();
+  }
 });
 
 it('--render-to 16 measures layers up to 16² on block 16’s image (independent loop), later layers as the full render', async () => {

@@ -106,8 +106,8 @@ describe('shards on different machines', () => {
       ['1/3', 'cpu', 2, hostname()],
       ['2/3', 'cpu', 3, hostname()],
     ]);
-    // Each run records the render graph it used (models/fused.ts): the default, prefix reuse.
-    for (const r of runs) expect(r.render).toBe('prefix reuse (portable ONNX cut at each perturbed layer): the default (auto)');
+    // Each run records the render graph it used (models/fused.ts): the default, prefix reuse (blocked layout on this CPU).
+    for (const r of runs) expect(r.render).toMatch(/^prefix reuse \(onnxruntime NCHWc \(block \d+\) cut at each perturbed layer\): the default \(auto\) on the CPU provider$/);
     expect(perChunk).toEqual({ n: 8, runs: 3 }); // 464 conv channels in chunks of 64, each chunk with its run
     expect(readFileSync(join(merged, 'stats.npz')).equals(readFileSync(statsPath))).toBe(true);
   }, 300_000);
