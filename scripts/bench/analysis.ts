@@ -8,9 +8,12 @@
  *              onnxruntime's run() at the setting's batch; its FLOPs are synthesisFlops', so its
  *              FLOP/s reads against the one-convolution peak of the same bench run.
  */
-import { buildSynthesisModel, renderBatch } from '../../pipeline/models/fused.ts';
+import { buildSynthesisModel, describeRenderGraph, renderBatch } from '../../pipeline/models/fused.ts';
+import { buildSuffixImageGraph } from '../../pipeline/models/render-graphs.ts';
+import { float32 } from '../../pipeline/models/runtime.ts';
 import { type ProfileEvent, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
-import { synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
+import { styleLayers, synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
+import { styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { type Spread, spread } from './stats.ts';
 import type { BenchModels, PipelineSettings } from './workloads.ts';
 
@@ -71,6 +74,39 @@ export async function analyse(models: BenchModels, s: PipelineSettings, log: (m:
   return { settings: s, ...split, synthesis: { secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch } };
 }
 
+/**
+ * The default render graph's synthesis alone: prefix reuse's suffix of the first style layer (the
+ * whole synthesis in the form every cut graph takes: the perturbed layer's styles [B, C], every
+ * later layer's the sample's [1, C]) in the default's layout, without preprocessing, at `batch`.
+ */
+export async function analyseDefaultSynthesis(models: BenchModels, batch: number, log: (m: string) => void): Promise<DefaultSynthesis> {
+  const { gen } = models;
+  const render = await models.renderGraph('auto');
+  if (render.kind !== 'prefix') throw new Error('the default render graph here is not prefix reuse');
+  const all = styleLayers(gen.arch);
+  const own = await gen.stylesForSeeds([0], 0.7);
+  const feeds = Object.fromEntries(
+    gen.layout.layers.map((l) => {
+      const s = own.slice(l.offset, l.offset + l.channels);
+      if (l.name !== all[0].name) return [styleInputName(l.name), float32(s, [1, l.channels])];
+      const rows = new Float32Array(batch * l.channels);
+      for (let r = 0; r < batch; r++) rows.set(s, r * l.channels);
+      return [styleInputName(l.name), float32(rows, [batch, l.channels])];
+    }),
+  );
+  log(`  timing the default's synthesis alone (suffix of ${all[0].name}) at batch ${batch}`);
+  const model = buildSuffixImageGraph(render.folded(), render.layout, { first: 0, renderTo: gen.arch.resolution }).toBytes();
+  const times = await timeModelRuns(model, feeds, SYNTHESIS_RUNS, models.runtime);
+  return { graph: describeRenderGraph(render), secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch };
+}
+
+export interface DefaultSynthesis {
+  graph: string;
+  secondsPerRender: Spread;
+  flopsPerRender: number;
+  batch: number;
+}
+
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const pct = (v: number): string => `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
 const gflops = (v: number): string => `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 1)} GFLOP/s`;
@@ -78,15 +114,17 @@ const gflops = (v: number): string => `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 1)} G
 const MINOR = 0.01;
 
 /** The printed lines: the synthesis alone against the peak, and the op split side by side. */
+/** One line of the synthesis alone: ms per render, FLOP/s and its share of the one-conv peak. */
+export function synthesisRow(label: string, t: Spread, flops: number, peak: number): string {
+  const rate = flops / t.median;
+  return `    ${label.padEnd(14)} ${ms(1000 * t.median).padStart(7)} ms/render [${ms(1000 * t.min)}–${ms(1000 * t.max)}]  ${gflops(rate).padStart(14)}  ${pct(rate / peak).padStart(4)} of the one-conv peak`;
+}
+
 export function analysisSection(analyses: readonly Analysis[], peak: number): string[] {
   if (analyses.length === 0) return [];
   const name = (a: Analysis) => `${a.settings.render} b${a.settings.batch}`;
   const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up):`];
-  for (const a of analyses) {
-    const t = a.synthesis.secondsPerRender;
-    const rate = a.synthesis.flopsPerRender / t.median;
-    lines.push(`    ${name(a).padEnd(14)} ${ms(1000 * t.median).padStart(7)} ms/render [${ms(1000 * t.min)}–${ms(1000 * t.max)}]  ${gflops(rate).padStart(14)}  ${pct(rate / peak).padStart(4)} of the one-conv peak`);
-  }
+  for (const a of analyses) lines.push(synthesisRow(name(a), a.synthesis.secondsPerRender, a.synthesis.flopsPerRender, peak));
   const major = new Set(analyses.flatMap((a) => a.ops.filter((o) => o.ms >= MINOR * a.kernelMs).map((o) => o.op)));
   const order = [...major].sort((x, y) => Math.max(...analyses.map((a) => opMs(a, y))) - Math.max(...analyses.map((a) => opMs(a, x))));
   const cell = (a: Analysis, v: number) => `${ms(v).padStart(8)} ${pct(v / a.kernelMs).padStart(5)}`;

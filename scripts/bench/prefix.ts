@@ -12,14 +12,15 @@
  * build). On tiny, `actual` also times the real loop (computeChunk over every conv channel) so the
  * composition can be read against it.
  */
+import { type RenderGraph, describeRenderGraph } from '../../pipeline/models/fused.ts';
 import { LayerRenderer } from '../../pipeline/models/prefix-render.ts';
 import { layerFlops, styleLayers } from '../../pipeline/onnx/stylegan2/arch.ts';
-import type { FoldedSynthesis } from '../../pipeline/onnx/stylegan2/folded.ts';
 import { computeChunk } from '../../pipeline/stages/relevance.ts';
 import { RELEVANCE_DEFAULTS, type RelevanceConfig, channelsOf } from '../../pipeline/stages/relevance-plan.ts';
 import type { RenderFlops } from './flops.ts';
 import { type Spread, seconds, spread } from './stats.ts';
 import type { BenchModels } from './workloads.ts';
+import { type DefaultSynthesis, analyseDefaultSynthesis, synthesisRow } from './analysis.ts';
 
 export interface PrefixLayer {
   name: string;
@@ -38,21 +39,27 @@ export interface PrefixResult {
   batch: number;
   chunk: number;
   reps: number;
+  /** describeRenderGraph of the default here (its layout: NCHWc on the CPU provider). */
+  graph: string;
+  /** The default's synthesis alone (its first layer's suffix without preprocessing: analysis.ts). */
+  synthesis: DefaultSynthesis;
   layers: PrefixLayer[];
   /** Channel-weighted means over the conv set. */
   msPerRender: number;
   flopsPerRender: number;
   vsWhole: number;
   /** tiny only: renders/s of computeChunk over every conv channel (the real loop), both ways. */
-  actual?: { renders: number; prefix: Spread; whole: Spread };
+  actual?: { renders: number; prefix: Spread; portable?: Spread; whole: Spread };
   residentBytes: number;
   seconds: number;
 }
 
 export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { batch: number; reps: number; actualSamples?: number }, log: (msg: string) => void): Promise<PrefixResult> {
   const t0 = performance.now();
-  const render = await m.renderGraph('prefix');
+  const render = await m.renderGraph('auto');
   if (render.kind !== 'prefix') throw new Error('prefix reuse: the bench needs a synthesis it can cut');
+  log(`  the default render graph here: ${describeRenderGraph(render)}`);
+  const synthesis = await analyseDefaultSynthesis(m, opts.batch, log);
   const { gen } = m;
   const all = styleLayers(gen.arch);
   const chunk = RELEVANCE_DEFAULTS.chunk;
@@ -65,7 +72,7 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
   const layers: PrefixLayer[] = [];
   for (const slot of gen.layout.layers.filter((l) => l.kind === 'conv')) {
     const index = all.findIndex((l) => l.name === slot.name);
-    const renderer = new LayerRenderer(gen, m.enc, render.folded, undefined, m.runtime);
+    const renderer = new LayerRenderer(gen, m.enc, render.folded, undefined, m.runtime, render.layout);
     try {
       const runs = await renderer.open(index);
       const variants = new Float32Array(opts.batch * slot.channels);
@@ -103,11 +110,13 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
   await whole.release();
   const weight = layers.reduce((s, l) => s + l.channels, 0);
   const mean = (f: (l: PrefixLayer) => number) => layers.reduce((s, l) => s + l.channels * f(l), 0) / weight;
-  const actual = opts.actualSamples ? await actualLoop(m, render.folded, opts.batch, opts.actualSamples) : undefined;
+  const actual = opts.actualSamples ? await actualLoop(m, render, opts.batch, opts.actualSamples) : undefined;
   return {
     batch: opts.batch,
     chunk,
     reps: opts.reps,
+    graph: describeRenderGraph(render),
+    synthesis,
     layers,
     msPerRender: mean((l) => l.msPerRender),
     flopsPerRender: mean((l) => l.flopsPerRender),
@@ -122,18 +131,22 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
  * computeChunk over every conv channel, chunk by chunk as a build runs them, with prefix reuse and
  * with the whole portable render, alternated (two rounds each, after one warm-up chunk each).
  */
-async function actualLoop(m: BenchModels, folded: () => FoldedSynthesis, batch: number, samples: number): Promise<PrefixResult['actual']> {
+async function actualLoop(m: BenchModels, render: Extract<RenderGraph, { kind: 'prefix' }>, batch: number, samples: number): Promise<PrefixResult['actual']> {
   const channels = channelsOf(m.gen.layout, 'conv');
   const chunk = RELEVANCE_DEFAULTS.chunk;
   const config = { samples, alphaP: 5, psi: 0.7, sampleSeed: 0, batch } as RelevanceConfig;
-  const layers = new LayerRenderer(m.gen, m.enc, folded, undefined, m.runtime);
+  const layers = new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, render.layout);
+  // The default in the portable layout too, where the default is the blocked one (what --render-graph prefix runs).
+  const portable = render.layout.kind === 'portable' ? undefined : new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, { kind: 'portable' });
   const session = await m.openPipeline({ batch, inflight: RELEVANCE_DEFAULTS.inflight, render: 'portable' });
-  const rates = { prefix: [] as number[], whole: [] as number[] };
+  const rates = { prefix: [] as number[], portable: [] as number[], whole: [] as number[] };
+  const modes = portable ? (['prefix', 'portable', 'whole'] as const) : (['prefix', 'whole'] as const);
   try {
     for (const round of [0, 1, 2]) {
-      for (const mode of ['prefix', 'whole'] as const) {
+      for (const mode of modes) {
         let renders = 0;
-        const ctx = { gen: m.gen, config, mu: m.mu, sigma: m.sigma, dim: m.enc.dim, inflight: RELEVANCE_DEFAULTS.inflight, onRenders: (n: number) => (renders += n), ...(mode === 'prefix' ? { layers } : { session }) };
+        const how = mode === 'prefix' ? { layers } : mode === 'portable' ? { layers: portable } : { session };
+        const ctx = { gen: m.gen, config, mu: m.mu, sigma: m.sigma, dim: m.enc.dim, inflight: RELEVANCE_DEFAULTS.inflight, onRenders: (n: number) => (renders += n), ...how };
         const todo = round === 0 ? channels.slice(0, chunk) : channels; // round 0 warms up
         const s = await seconds(async () => {
           for (let i = 0; i < todo.length; i += chunk) await computeChunk(ctx, { index: i, channels: todo.slice(i, i + chunk) });
@@ -143,9 +156,10 @@ async function actualLoop(m: BenchModels, folded: () => FoldedSynthesis, batch: 
     }
   } finally {
     await layers.release();
+    await portable?.release();
     await session.release();
   }
-  return { renders: 2 * samples * channels.length, prefix: spread(rates.prefix), whole: spread(rates.whole) };
+  return { renders: 2 * samples * channels.length, prefix: spread(rates.prefix), ...(portable ? { portable: spread(rates.portable) } : {}), whole: spread(rates.whole) };
 }
 
 const f2 = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -155,7 +169,7 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
   const floorFull = (1000 * fullFlops) / peak;
   const lines = [
     '',
-    `  prefix reuse (the default render graph), per conv layer: ${p.reps} timed rounds each after two warm-up runs, batch ${p.batch}, chunk ${p.chunk}; ms per render = suffix/B + prefix/(2·min(chunk, C_l)):`,
+    `  prefix reuse (the default render graph: ${p.graph}), per conv layer: ${p.reps} timed rounds each after two warm-up runs, batch ${p.batch}, chunk ${p.chunk}; ms per render = suffix/B + prefix/(2·min(chunk, C_l)):`,
     `    ${'layer'.padEnd(12)} ${'C_l'.padStart(5)} ${'prefix ms'.padStart(10)} ${'suffix ms'.padStart(10)} ${'ms/render'.padStart(10)} ${'GFLOP/render'.padStart(13)} ${'FLOPs ÷ whole'.padStart(14)} ${'time ÷ whole'.padStart(13)}`,
   ];
   for (const l of p.layers) {
@@ -163,6 +177,11 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
       `    ${l.name.padEnd(12)} ${String(l.channels).padStart(5)} ${f2(l.prefixMs.median).padStart(10)} ${f2(l.suffixMs.median).padStart(10)} ${f2(l.msPerRender).padStart(10)} ${(l.flopsPerRender / 1e9).toPrecision(3).padStart(13)} ${(l.flopsPerRender / fullFlops).toFixed(2).padStart(14)} ${l.vsWhole.toFixed(2).padStart(13)}`,
     );
   }
+  const s = p.synthesis;
+  lines.push(
+    `    the default's synthesis alone (the first layer's suffix, without preprocessing: the whole synthesis in the form every cut graph takes), batch ${s.batch}:`,
+    synthesisRow('  default', s.secondsPerRender, s.flopsPerRender, peak),
+  );
   const byDefault = wholeMsPerRender === undefined ? undefined : p.vsWhole * wholeMsPerRender;
   lines.push(
     `    (time ÷ whole: each suffix run paired with a whole render of the same batch just before it, so the machine's drift cancels; the prefix share added)`,
@@ -176,6 +195,7 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
     lines.push(
       `    the real loop, computeChunk over every conv channel in chunks of ${p.chunk} (${a.renders} renders, layer switches included), alternated, ${a.prefix.reps} rounds:`,
       `      prefix reuse ${text(a.prefix)} (composition above: ${f2(p.msPerRender)} ms)`,
+      ...(a.portable ? [`      prefix reuse, portable layout ${text(a.portable)}; default/portable-layout ${(a.prefix.median / a.portable.median).toFixed(2)}×`] : []),
       `      whole render ${text(a.whole)}; prefix/whole ${(a.prefix.median / a.whole.median).toFixed(2)}×`,
     );
   }
