@@ -130,25 +130,25 @@ export async function renderGraphFor(gen: Generator, device: Device, want: Rende
     }
     const blocked = await nchwcBlock(gen, device);
     if (typeof blocked === 'number') return { kind: 'prefix', layout: { kind: 'nchwc', blockSize: blocked }, folded: load, renderTo, reason: 'the default (auto) on the CPU provider' };
-    return { kind: 'prefix', layout: { kind: 'portable' }, folded: load, renderTo, reason: `the default (auto); the portable layout because ${blocked}` };
+    return { kind: 'prefix', layout: { kind: 'portable' }, folded: load, renderTo, reason: `the default (auto); the portable layout because ${blocked.why}` };
   }
   const what = `--render-graph ${want}`;
   const hint = 'use --render-graph auto (the default) or portable' + (renderTo === undefined ? '' : ', without --render-to');
   if (typeof folded === 'string') fail('E_INPUT', `${what}: ${gen.manifest.id}: ${folded}${want === 'nchwc' ? '' : ', so its layers cannot be cut'}`, hint);
   if (want === 'prefix') return { kind: 'prefix', layout: { kind: 'portable' }, folded: load, renderTo, reason: 'asked for' };
   const blocked = await nchwcBlock(gen, device);
-  if (typeof blocked === 'string') fail(blocked.startsWith(`${gen.manifest.id}:`) ? 'E_INPUT' : 'E_DEVICE', `${what}: ${blocked}`, hint);
+  if (typeof blocked !== 'number') fail(blocked.code, `${what}: ${blocked.why}`, hint);
   if (want === 'prefix-nchwc') return { kind: 'prefix', layout: { kind: 'nchwc', blockSize: blocked }, folded: load, renderTo, reason: 'asked for' };
   return { kind: 'nchwc', blockSize: blocked, folded, reason: 'asked for' };
 }
 
-/** onnxruntime's NCHWc block size for `gen` on `device`, or why its blocked layout cannot run there (the generator's fault: starting with its id). */
-async function nchwcBlock(gen: Generator, device: Device): Promise<number | string> {
-  if (device !== 'cpu') return `com.microsoft.nchwc kernels run on the CPU provider only, this build runs on ${device}`;
+/** onnxruntime's NCHWc block size for `gen` on `device`, or why its blocked layout cannot run there. */
+async function nchwcBlock(gen: Generator, device: Device): Promise<number | { code: 'E_DEVICE' | 'E_INPUT'; why: string }> {
+  if (device !== 'cpu') return { code: 'E_DEVICE', why: `com.microsoft.nchwc kernels run on the CPU provider only, this build runs on ${device}` };
   const blockSize = await nchwcBlockSize();
-  if (blockSize === undefined) return 'onnxruntime has no NCHWc kernels for this CPU';
+  if (blockSize === undefined) return { code: 'E_DEVICE', why: 'onnxruntime has no NCHWc kernels for this CPU' };
   const why = nchwcUnsupported(gen.arch, blockSize);
-  return why ? `${gen.manifest.id}: ${why}` : blockSize;
+  return why ? { code: 'E_INPUT', why: `${gen.manifest.id}: ${why}` } : blockSize;
 }
 
 /** --render-to R: one of the generator's block resolutions, below its full one. */

@@ -10,8 +10,7 @@
  */
 import { buildSynthesisModel, describeRenderGraph, renderBatch } from '../../pipeline/models/fused.ts';
 import { buildSuffixImageGraph } from '../../pipeline/models/render-graphs.ts';
-import { float32 } from '../../pipeline/models/runtime.ts';
-import { type ProfileEvent, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
+import { type ProfileEvent, float32, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
 import { styleLayers, synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
 import { styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { type Spread, spread } from './stats.ts';
@@ -78,6 +77,8 @@ export async function analyse(models: BenchModels, s: PipelineSettings, log: (m:
  * The default render graph's synthesis alone: prefix reuse's suffix of the first style layer (the
  * whole synthesis in the form every cut graph takes: the perturbed layer's styles [B, C], every
  * later layer's the sample's [1, C]) in the default's layout, without preprocessing, at `batch`.
+ * Timed in a bare session with the shared session options (a build's blocked suffix also turns
+ * the memory pattern off: prefix-render.ts).
  */
 export async function analyseDefaultSynthesis(models: BenchModels, batch: number, log: (m: string) => void): Promise<DefaultSynthesis> {
   const { gen } = models;
