@@ -91,17 +91,21 @@ describe('NCHWc building blocks', () => {
     expect(maxAbsDiff((await run(g, feeds)).y.data as Float32Array, (await run(ref, feeds)).y.data as Float32Array)).toBeLessThan(1e-5);
   });
 
-  it('interleavePhases equals DepthToSpace (DCR) of the concatenated phases', async () => {
-    const [c, h, w] = [16, 3, 4];
-    const phases = [0, 1, 2, 3].map((k) => wave(c * h * w, 0.3 + k));
+  it('interleavePhases equals DepthToSpace (DCR) of the concatenated phases, per sample and channel block', async () => {
+    // Two samples and two channel blocks, so the Gather's rows cross both.
+    const [n, c, h, w] = [2, 2 * b, 3, 5];
+    const phases = [0, 1, 2, 3].map((k) => wave(n * c * h * w, 0.3 + k));
     const ref = new GraphBuilder('d2s');
-    const ins = phases.map((_, k) => ref.input(`p${k}`, 'float32', [1, c, h, w]));
+    const ins = phases.map((_, k) => ref.input(`p${k}`, 'float32', [n, c, h, w]));
+    // DCR: depth index (2a + b)·C + c, so per sample the phases are stacked whole.
     ref.output(ref.op('DepthToSpace', [ref.op('Concat', ins, { axis: attr.i(1) })], { blocksize: attr.i(2), mode: attr.s('DCR') }), 'y', 'float32');
     const g = new GraphBuilder('interleave');
-    const pin = phases.map((_, k) => reorderInput(g, g.input(`p${k}`, 'float32', [1, c, h, w])));
+    const pin = phases.map((_, k) => reorderInput(g, g.input(`p${k}`, 'float32', [n, c, h, w])));
     g.output(reorderOutput(g, interleavePhases(g, pin, c, h, w, b), c), 'y', 'float32');
-    const feeds = Object.fromEntries(phases.map((p, k) => [`p${k}`, float32(p, [1, c, h, w])]));
-    expect(Array.from((await run(g, feeds)).y.data as Float32Array)).toEqual(Array.from((await run(ref, feeds)).y.data as Float32Array));
+    const feeds = Object.fromEntries(phases.map((p, k) => [`p${k}`, float32(p, [n, c, h, w])]));
+    const got = (await run(g, feeds)).y;
+    expect(got.dims).toEqual([n, c, 2 * h, 2 * w]);
+    expect(Array.from(got.data as Float32Array)).toEqual(Array.from((await run(ref, feeds)).y.data as Float32Array));
   });
 });
 
