@@ -22,7 +22,7 @@ import { styleInputName } from '../onnx/stylegan2/graphs.ts';
 import type { Encoder } from './encoder.ts';
 import type { Generator } from './generator.ts';
 import { type CutLayout, SEAM, addSuffix, buildPrefixGraph } from './render-graphs.ts';
-import { type RuntimeOptions, type TensorValue, WorkerSession, float32 } from './runtime.ts';
+import { type RuntimeOptions, type SetModelOptions, type TensorValue, WorkerSession, float32 } from './runtime.ts';
 
 /** The resolution the suffix of style layer `index` ends at: R for layers at ≤ R, else the full image. */
 export function suffixEnd(gen: Generator, index: number, renderTo: number | undefined): number {
@@ -42,6 +42,11 @@ export function buildLayerModels(gen: Generator, enc: Encoder, folded: FoldedSyn
     prefix: index === 0 ? undefined : buildPrefixGraph(folded, layout, index).toBytes(metadata),
     suffix: g.toBytes(metadata),
   };
+}
+
+/** How a suffix session is opened: the blocked layout without a memory pattern (its peak at 1024² is ~1 GiB lower). */
+export function suffixOptions(layout: CutLayout): SetModelOptions {
+  return layout.kind === 'nchwc' ? { memPattern: false } : {};
 }
 
 /** Runs for the channels of one style layer. */
@@ -79,10 +84,8 @@ export class LayerRenderer {
     await this.release();
     const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo, this.layout);
     const label = `render+encode from ${styleLayers(this.gen.arch)[index].name}`;
-    // One prefix run per sample against dozens of suffix runs: its threads must not spin between
-    // them. The blocked suffix without a memory pattern: its peak at 1024² is ~1 GiB lower.
-    const suffix = this.layout.kind === 'nchwc' ? { memPattern: false as const } : {};
-    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true }, suffix });
+    // One prefix run per sample against dozens of suffix runs: its threads must not spin between them.
+    const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true }, suffix: suffixOptions(this.layout) });
     this.current = { index, worker, runs: this.runsOf(index, worker) };
     return this.current.runs;
   }

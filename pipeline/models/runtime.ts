@@ -205,14 +205,16 @@ function ortTensors(feeds: Record<string, TensorValue>): Record<string, ort.Tens
 /**
  * Seconds of each timed run of `model`, measured around onnxruntime's own run() with no output
  * checks or copies: benchmarks use it for the FLOP/s the runtime reaches on a single operator.
+ * `model` takes the per-model options of a WorkerSession set (memPattern), to time it as a build runs it.
  */
 export async function timeModelRuns(
   model: Uint8Array,
   feeds: Record<string, TensorValue>,
   runs: { warmup: number; timed: number },
   opts: RuntimeOptions = {},
+  each: Pick<SetModelOptions, 'memPattern'> = {},
 ): Promise<number[]> {
-  const session = await bareSession(model, 'benchmark model', opts);
+  const session = await bareSession(model, 'benchmark model', opts, each.memPattern === false ? { enableMemPattern: false } : {});
   try {
     const ortFeeds = ortTensors(feeds);
     for (let i = 0; i < runs.warmup; i++) await session.run(ortFeeds);
@@ -269,3 +271,4 @@ export async function profileModelRuns(
 }
 
 export { type SetModelOptions, WorkerSession } from './worker-session.ts';
+import type { SetModelOptions } from './worker-session.ts';

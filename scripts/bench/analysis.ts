@@ -1,14 +1,15 @@
 /**
  * Where a render's time goes, for one pipeline setting, measured after the timed runs and in
  * sessions of their own (profiling slows every kernel, so it never touches a timed session):
- *   profile:   onnxruntime's profiler over the fused render+encode model the setting runs, one
- *              warm-up and `PROFILED` profiled runs of one batch; kernel time grouped by op type,
+ *   profile:   onnxruntime's profiler over the fused render+encode model the setting runs, two
+ *              warm-ups and `PROFILED` profiled runs of one batch; kernel time grouped by op type,
  *              per render;
  *   synthesis: the setting's synthesis alone (no preprocessing, no image tower), timed around
  *              onnxruntime's run() at the setting's batch; its FLOPs are synthesisFlops', so its
  *              FLOP/s reads against the one-convolution peak of the same bench run.
  */
 import { buildSynthesisModel, describeRenderGraph, renderBatch } from '../../pipeline/models/fused.ts';
+import { suffixOptions } from '../../pipeline/models/prefix-render.ts';
 import { buildSuffixImageGraph } from '../../pipeline/models/render-graphs.ts';
 import { type ProfileEvent, float32, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
 import { styleLayers, synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
@@ -16,8 +17,13 @@ import { styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { type Spread, spread } from './stats.ts';
 import type { BenchModels, PipelineSettings } from './workloads.ts';
 
-/** Runs profiled after one warm-up run (their kernel times are averaged). */
+/**
+ * Runs profiled after two warm-up runs (their kernel times are averaged): a session's first two
+ * runs are the slow ones (the arena grows; with a memory pattern the second run lays it out), so
+ * one warm-up put those costs into the profiled ops — e.g. a 1024² Concat at 245 ms, 13 ms after.
+ */
 const PROFILED = 2;
+const PROFILE_WARMUP = 2;
 const SYNTHESIS_RUNS = { warmup: 2, timed: 3 };
 
 export interface OpTime {
@@ -65,8 +71,8 @@ export async function analyse(models: BenchModels, s: PipelineSettings, log: (m:
   const batch = s.batch;
   // The samples' own codes: which channel a batch perturbs changes no kernel's work.
   const feeds = gen.synthesisFeeds(await gen.stylesForSeeds(Array.from({ length: batch }, (_, i) => i), 0.7), batch);
-  log(`  profiling ${s.render} batch ${batch}: 1 warm-up + ${PROFILED} profiled runs`);
-  const events = await profileModelRuns(await models.fusedModel(s), feeds, { warmup: 1, profiled: PROFILED }, models.runtime);
+  log(`  profiling ${s.render} batch ${batch}: ${PROFILE_WARMUP} warm-up + ${PROFILED} profiled runs`);
+  const events = await profileModelRuns(await models.fusedModel(s), feeds, { warmup: PROFILE_WARMUP, profiled: PROFILED }, models.runtime);
   const split = opSplit(events, PROFILED, batch);
   log(`  timing the ${s.render} synthesis alone at batch ${batch}`);
   const times = await timeModelRuns(buildSynthesisModel(gen, render, renderBatch(render, batch)), feeds, SYNTHESIS_RUNS, models.runtime);
@@ -77,8 +83,8 @@ export async function analyse(models: BenchModels, s: PipelineSettings, log: (m:
  * The default render graph's synthesis alone: prefix reuse's suffix of the first style layer (the
  * whole synthesis in the form every cut graph takes: the perturbed layer's styles [B, C], every
  * later layer's the sample's [1, C]) in the default's layout, without preprocessing, at `batch`.
- * Timed in a bare session with the shared session options (a build's blocked suffix also turns
- * the memory pattern off: prefix-render.ts).
+ * Timed in a bare session opened as a build opens its suffix (suffixOptions: the blocked layout
+ * without a memory pattern).
  */
 export async function analyseDefaultSynthesis(models: BenchModels, batch: number, log: (m: string) => void): Promise<DefaultSynthesis> {
   const { gen } = models;
@@ -97,7 +103,7 @@ export async function analyseDefaultSynthesis(models: BenchModels, batch: number
   );
   log(`  timing the default's synthesis alone (suffix of ${all[0].name}) at batch ${batch}`);
   const model = buildSuffixImageGraph(render.folded(), render.layout, { first: 0, renderTo: gen.arch.resolution }).toBytes();
-  const times = await timeModelRuns(model, feeds, SYNTHESIS_RUNS, models.runtime);
+  const times = await timeModelRuns(model, feeds, SYNTHESIS_RUNS, models.runtime, suffixOptions(render.layout));
   return { graph: describeRenderGraph(render), secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch };
 }
 
@@ -131,7 +137,7 @@ export function analysisSection(analyses: readonly Analysis[], peak: number): st
   const cell = (a: Analysis, v: number) => `${ms(v).padStart(8)} ${pct(v / a.kernelMs).padStart(5)}`;
   lines.push(
     '',
-    `  where one render's time goes (onnxruntime profiler on the fused model, a session of its own; 1 warm-up + ${PROFILED} profiled runs; kernel ms per render and share):`,
+    `  where one render's time goes (onnxruntime profiler on the fused model, a session of its own; ${PROFILE_WARMUP} warm-up + ${PROFILED} profiled runs; kernel ms per render and share):`,
     `    ${'op type'.padEnd(22)}${analyses.map((a) => name(a).padStart(15)).join('')}`,
   );
   for (const op of order) lines.push(`    ${op.padEnd(22)}${analyses.map((a) => cell(a, opMs(a, op))).join('')}`);
