@@ -189,6 +189,13 @@ describe('the catalogue site', () => {
     expect(fs3.shape).toEqual([rel.rows, rel.dim]);
     expect(Array.from((fs3.data as Float32Array).subarray(0, rel.dim))).toEqual(Array.from(rel.direction.subarray(0, rel.dim)));
     expect(await build.locator('svg[data-heatmap] rect').count()).toBeGreaterThan(rel.rows);
+    // The page says how the build rendered, as its relevance.arrow records it (the default here: prefix-nchwc or prefix).
+    const config = JSON.parse(rel.metadata['styleatlas.config']);
+    const row = async (k: string) => (await build.locator('table.kv tr', { has: build.locator(`th:text-is("${k}")`) }).locator('td').innerText()).trim();
+    expect(config.renderGraph).toMatch(/^prefix/);
+    expect(await row('Render graph')).toMatch(new RegExp(`^${config.renderGraph} — prefix reuse .*exact`));
+    expect(await row('Rendered to')).toBe('the full image (exact)');
+    expect(await row('Renders per onnxruntime call')).toBe(String(config.batch));
     await shoot(build, 'build-desktop');
   });
 
