@@ -77,7 +77,7 @@ export interface RelevanceRenderer {
  */
 export async function openRelevanceRenderer(gen: Generator, enc: Encoder, render: RenderGraph, batch: number, runtime: RuntimeOptions, firstChannel: number): Promise<RelevanceRenderer> {
   if (render.kind === 'prefix') {
-    const layers = new LayerRenderer(gen, enc, render.folded, render.renderTo, runtime, render.layout);
+    const layers = new LayerRenderer(gen, enc, render.folded, render.renderTo, runtime, render.layout, batch);
     await layers.open(layers.layerOf(firstChannel));
     return { layers, device: layers.device!, release: () => layers.release() };
   }

@@ -30,13 +30,13 @@ export function suffixEnd(gen: Generator, index: number, renderTo: number | unde
   return renderTo !== undefined && layer.resolution <= renderTo ? renderTo : gen.arch.resolution;
 }
 
-/** The two models of style layer `index`: prefix (none for the first layer) and suffix → image_embeds. */
-export function buildLayerModels(gen: Generator, enc: Encoder, folded: FoldedSynthesis, index: number, renderTo: number | undefined, layout: CutLayout = { kind: 'portable' }): { prefix?: Uint8Array; suffix: Uint8Array } {
+/** The two models of style layer `index`: prefix (none for the first layer) and suffix → image_embeds, the suffix for `batch` variants per run (undefined: any). */
+export function buildLayerModels(gen: Generator, enc: Encoder, folded: FoldedSynthesis, index: number, renderTo: number | undefined, layout: CutLayout = { kind: 'portable' }, batch?: number): { prefix?: Uint8Array; suffix: Uint8Array } {
   const layer = styleLayers(gen.arch)[index];
   const g = new GraphBuilder(`styleatlas_suffix_encode_${layer.name}`);
-  const pixels = addSuffix(g, folded, layout, { first: index, renderTo: suffixEnd(gen, index, renderTo) }, enc.manifest);
+  const pixels = addSuffix(g, folded, layout, { first: index, renderTo: suffixEnd(gen, index, renderTo), batch }, enc.manifest);
   const visual = embedModel(g, enc.visualBytes(), `${enc.manifest.id}/visual.onnx`, 'visual/', { pixel_values: pixels });
-  g.output(visual.image_embeds, 'image_embeds', 'float32', ['batch', enc.manifest.architecture.embedDim]);
+  g.output(visual.image_embeds, 'image_embeds', 'float32', [batch ?? 'batch', enc.manifest.architecture.embedDim]);
   const metadata = { metadata: { 'styleatlas.generator': gen.manifest.id, 'styleatlas.encoder': enc.manifest.id, 'styleatlas.layer': layer.name } };
   return {
     prefix: index === 0 ? undefined : buildPrefixGraph(folded, layout, index).toBytes(metadata),
@@ -69,7 +69,19 @@ export class LayerRenderer {
     private readonly renderTo: number | undefined,
     private readonly runtime: RuntimeOptions,
     private readonly layout: CutLayout = { kind: 'portable' },
-  ) {}
+    /**
+     * Variants per suffix run (the build's batch). The blocked layout's suffixes are written for
+     * it (static shapes: faster, render-graphs.ts SuffixSpec.batch) and a shorter last batch is
+     * padded; the portable layout's stay batch-agnostic — onnxruntime rewrites a static-shaped
+     * portable graph differently, which moved tiny's Δi from the bundle graph's by 2.5e-5
+     * (relevance-prefix.test.ts holds the portable layout to 1e-6 of it).
+     */
+    batch?: number,
+  ) {
+    this.batch = layout.kind === 'nchwc' ? batch : undefined;
+  }
+
+  private readonly batch: number | undefined;
 
   /** The style layer (index into styleLayers) holding global channel `c`. */
   layerOf(c: number): number {
@@ -82,7 +94,7 @@ export class LayerRenderer {
   async open(index: number): Promise<LayerRuns> {
     if (this.current?.index === index) return this.current.runs;
     await this.release();
-    const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo, this.layout);
+    const models = buildLayerModels(this.gen, this.enc, this.folded(), index, this.renderTo, this.layout, this.batch);
     const label = `render+encode from ${styleLayers(this.gen.arch)[index].name}`;
     // One prefix run per sample against dozens of suffix runs: its threads must not spin between them.
     const worker = await WorkerSession.openSet({ suffix: models.suffix, ...(models.prefix ? { prefix: models.prefix } : {}) }, label, this.runtime, { prefix: { noSpin: true }, suffix: suffixOptions(this.layout) });
@@ -107,6 +119,7 @@ export class LayerRenderer {
 
   private runsOf(index: number, worker: WorkerSession): LayerRuns {
     const all = styleLayers(this.gen.arch);
+    const batch = this.batch;
     const byName = new Map(this.gen.layout.layers.map((l) => [l.name, l]));
     const slot = (i: number) => byName.get(all[i].name)!;
     const end = all.findIndex((l) => l.kind === 'torgb' && l.resolution === suffixEnd(this.gen, index, this.renderTo)) + 1;
@@ -124,9 +137,15 @@ export class LayerRenderer {
         return { [SEAM.x]: out.x, ...(out.skip ? { [SEAM.skip]: out.skip } : {}) };
       },
       async embed(seam, variants, rows, own) {
-        const feeds: Record<string, TensorValue> = { ...seam, [styleInputName(all[index].name)]: float32(variants, [rows, slot(index).channels]) };
+        const width = slot(index).channels;
+        const run = batch ?? rows;
+        if (rows > run) throw new Error(`${rows} variants for a suffix written for ${run}`);
+        // A shorter last batch: copies of its first row fill the rest (each row renders from its own styles alone).
+        const padded = rows === run ? variants : new Float32Array(run * width).map((_, i) => variants[i < rows * width ? i : i % width]);
+        const feeds: Record<string, TensorValue> = { ...seam, [styleInputName(all[index].name)]: float32(padded, [run, width]) };
         for (let i = index + 1; i < end; i++) feeds[styleInputName(all[i].name)] = styleOf(own, i);
-        return (await suffix.run(feeds, ['image_embeds'])).image_embeds.data as Float32Array;
+        const out = (await suffix.run(feeds, ['image_embeds'])).image_embeds.data as Float32Array;
+        return rows === run ? out : out.slice(0, (out.length / run) * rows);
       },
     };
   }

@@ -214,20 +214,35 @@ export async function timeModelRuns(
   opts: RuntimeOptions = {},
   each: Pick<SetModelOptions, 'memPattern'> = {},
 ): Promise<number[]> {
-  const session = await bareSession(model, 'benchmark model', opts, each.memPattern === false ? { enableMemPattern: false } : {});
+  const session = await openTimedModel(model, feeds, opts, each);
   try {
-    const ortFeeds = ortTensors(feeds);
-    for (let i = 0; i < runs.warmup; i++) await session.run(ortFeeds);
+    for (let i = 0; i < runs.warmup; i++) await session.time();
     const times: number[] = [];
-    for (let i = 0; i < runs.timed; i++) {
-      const t0 = performance.now();
-      await session.run(ortFeeds);
-      times.push((performance.now() - t0) / 1000);
-    }
+    for (let i = 0; i < runs.timed; i++) times.push(await session.time());
     return times;
   } finally {
     await session.release();
   }
+}
+
+/** A model open with fixed feeds, for benchmarks that alternate runs of two models (timeModelRuns' options). */
+export interface TimedModel {
+  /** Seconds of one run(), outputs discarded. */
+  time(): Promise<number>;
+  release(): Promise<void>;
+}
+
+export async function openTimedModel(model: Uint8Array, feeds: Record<string, TensorValue>, opts: RuntimeOptions = {}, each: Pick<SetModelOptions, 'memPattern'> = {}): Promise<TimedModel> {
+  const session = await bareSession(model, 'benchmark model', opts, each.memPattern === false ? { enableMemPattern: false } : {});
+  const ortFeeds = ortTensors(feeds);
+  return {
+    async time() {
+      const t0 = performance.now();
+      await session.run(ortFeeds);
+      return (performance.now() - t0) / 1000;
+    },
+    release: () => session.release(),
+  };
 }
 
 /** One event of onnxruntime's profiler trace (Chrome trace format): a node's kernel run, a whole run… */

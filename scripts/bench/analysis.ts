@@ -11,9 +11,10 @@
 import { buildSynthesisModel, describeRenderGraph, renderBatch } from '../../pipeline/models/fused.ts';
 import { suffixOptions } from '../../pipeline/models/prefix-render.ts';
 import { buildSuffixImageGraph } from '../../pipeline/models/render-graphs.ts';
-import { type ProfileEvent, float32, profileModelRuns, timeModelRuns } from '../../pipeline/models/runtime.ts';
+import { type ProfileEvent, type SetModelOptions, type TensorValue, float32, openTimedModel, profileModelRuns } from '../../pipeline/models/runtime.ts';
 import { styleLayers, synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
 import { styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
+import { openPeakConv } from './peak.ts';
 import { type Spread, spread } from './stats.ts';
 import type { BenchModels, PipelineSettings } from './workloads.ts';
 
@@ -24,7 +25,7 @@ import type { BenchModels, PipelineSettings } from './workloads.ts';
  */
 const PROFILED = 2;
 const PROFILE_WARMUP = 2;
-const SYNTHESIS_RUNS = { warmup: 2, timed: 3 };
+const SYNTHESIS_RUNS = { warmup: 2, timed: 5 };
 
 export interface OpTime {
   /** The node's op type as onnxruntime ran it (after its graph rewrites: fused and NCHWc nodes included). */
@@ -41,8 +42,8 @@ export interface Analysis {
   runMs: number;
   kernelMs: number;
   ops: OpTime[];
-  /** The synthesis alone: seconds per render of each timed run, and its FLOPs per render. */
-  synthesis: { secondsPerRender: Spread; flopsPerRender: number; batch: number };
+  /** The synthesis alone: seconds per render of each timed run, its FLOPs per render, and against the paired peak. */
+  synthesis: SynthesisTiming;
 }
 
 /** Kernel time by op type in the last `runs` model runs of a trace, ms per render. */
@@ -75,8 +76,7 @@ export async function analyse(models: BenchModels, s: PipelineSettings, log: (m:
   const events = await profileModelRuns(await models.fusedModel(s), feeds, { warmup: PROFILE_WARMUP, profiled: PROFILED }, models.runtime);
   const split = opSplit(events, PROFILED, batch);
   log(`  timing the ${s.render} synthesis alone at batch ${batch}`);
-  const times = await timeModelRuns(buildSynthesisModel(gen, render, renderBatch(render, batch)), feeds, SYNTHESIS_RUNS, models.runtime);
-  return { settings: s, ...split, synthesis: { secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch } };
+  return { settings: s, ...split, synthesis: await timeSynthesis(models, buildSynthesisModel(gen, render, renderBatch(render, batch)), feeds, batch, {}) };
 }
 
 /**
@@ -102,16 +102,48 @@ export async function analyseDefaultSynthesis(models: BenchModels, batch: number
     }),
   );
   log(`  timing the default's synthesis alone (suffix of ${all[0].name}) at batch ${batch}`);
-  const model = buildSuffixImageGraph(render.folded(), render.layout, { first: 0, renderTo: gen.arch.resolution }).toBytes();
-  const times = await timeModelRuns(model, feeds, SYNTHESIS_RUNS, models.runtime, suffixOptions(render.layout));
-  return { graph: describeRenderGraph(render), secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender: synthesisFlops(gen.arch), batch };
+  const model = buildSuffixImageGraph(render.folded(), render.layout, { first: 0, renderTo: gen.arch.resolution, batch }).toBytes();
+  return { graph: describeRenderGraph(render), ...(await timeSynthesis(models, model, feeds, batch, suffixOptions(render.layout))) };
 }
 
-export interface DefaultSynthesis {
-  graph: string;
+/**
+ * A synthesis model timed at `batch`, each timed run right after one run of the peak convolution:
+ * the pair's FLOP/s ratio cancels the machine's drift, which the run's one peak (measured minutes
+ * away) does not.
+ */
+async function timeSynthesis(models: BenchModels, model: Uint8Array, feeds: Record<string, TensorValue>, batch: number, each: SetModelOptions): Promise<SynthesisTiming> {
+  const flopsPerRender = synthesisFlops(models.gen.arch);
+  const [synth, peak] = [await openTimedModel(model, feeds, models.runtime, each), await openPeakConv(models.runtime)];
+  try {
+    for (let i = 0; i < SYNTHESIS_RUNS.warmup; i++) {
+      await synth.time();
+      await peak.time();
+    }
+    const times: number[] = [];
+    const ofPeak: number[] = [];
+    for (let i = 0; i < SYNTHESIS_RUNS.timed; i++) {
+      const tp = await peak.time();
+      const ts = await synth.time();
+      times.push(ts);
+      ofPeak.push((flopsPerRender * batch) / ts / (peak.flops / tp));
+    }
+    return { secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender, batch, ofPeakPaired: spread(ofPeak) };
+  } finally {
+    await synth.release();
+    await peak.release();
+  }
+}
+
+export interface SynthesisTiming {
   secondsPerRender: Spread;
   flopsPerRender: number;
   batch: number;
+  /** FLOP/s ÷ the one-conv peak's, each run against the peak run just before it. */
+  ofPeakPaired: Spread;
+}
+
+export interface DefaultSynthesis extends SynthesisTiming {
+  graph: string;
 }
 
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -120,18 +152,22 @@ const gflops = (v: number): string => `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 1)} G
 /** Op types under this share of every profiled run's kernel time are summed into one row. */
 const MINOR = 0.01;
 
-/** The printed lines: the synthesis alone against the peak, and the op split side by side. */
-/** One line of the synthesis alone: ms per render, FLOP/s and its share of the one-conv peak. */
-export function synthesisRow(label: string, t: Spread, flops: number, peak: number): string {
-  const rate = flops / t.median;
-  return `    ${label.padEnd(14)} ${ms(1000 * t.median).padStart(7)} ms/render [${ms(1000 * t.min)}–${ms(1000 * t.max)}]  ${gflops(rate).padStart(14)}  ${pct(rate / peak).padStart(4)} of the one-conv peak`;
+/**
+ * One line of the synthesis alone: ms per render, FLOP/s, its share of the run's one-conv peak,
+ * and its share of the peak run just before each of its runs (median [min–max]).
+ */
+export function synthesisRow(label: string, t: SynthesisTiming, peak: number): string {
+  const rate = t.flopsPerRender / t.secondsPerRender.median;
+  const s = t.secondsPerRender;
+  const p = t.ofPeakPaired;
+  return `    ${label.padEnd(14)} ${ms(1000 * s.median).padStart(7)} ms/render [${ms(1000 * s.min)}–${ms(1000 * s.max)}]  ${gflops(rate).padStart(14)}  ${pct(rate / peak).padStart(4)} of the run's one-conv peak; paired ${pct(p.median).padStart(4)} [${pct(p.min)}–${pct(p.max)}]`;
 }
 
 export function analysisSection(analyses: readonly Analysis[], peak: number): string[] {
   if (analyses.length === 0) return [];
   const name = (a: Analysis) => `${a.settings.render} b${a.settings.batch}`;
-  const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up):`];
-  for (const a of analyses) lines.push(synthesisRow(name(a), a.synthesis.secondsPerRender, a.synthesis.flopsPerRender, peak));
+  const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up; paired: each run's FLOP/s ÷ that of a one-conv peak run just before it):`];
+  for (const a of analyses) lines.push(synthesisRow(name(a), a.synthesis, peak));
   const major = new Set(analyses.flatMap((a) => a.ops.filter((o) => o.ms >= MINOR * a.kernelMs).map((o) => o.op)));
   const order = [...major].sort((x, y) => Math.max(...analyses.map((a) => opMs(a, y))) - Math.max(...analyses.map((a) => opMs(a, x))));
   const cell = (a: Analysis, v: number) => `${ms(v).padStart(8)} ${pct(v / a.kernelMs).padStart(5)}`;

@@ -4,7 +4,7 @@
  * The convolution has no padding effects worth counting and weights that fit in cache per
  * output tile, so it runs as close to the hardware's multiply-add rate as onnxruntime gets.
  */
-import { type RuntimeOptions, float32, timeModelRuns } from '../../pipeline/models/runtime.ts';
+import { type RuntimeOptions, type TimedModel, float32, openTimedModel } from '../../pipeline/models/runtime.ts';
 import { GraphBuilder, attr } from '../../pipeline/onnx/graph.ts';
 import { f32 } from '../../pipeline/onnx/params.ts';
 import { convFlops } from './flops.ts';
@@ -44,10 +44,26 @@ function convModel(s: ConvShape): Uint8Array {
 }
 
 export async function measurePeakConv(runtime: RuntimeOptions, runs: { warmup: number; timed: number }, shape: ConvShape = PEAK_CONV): Promise<PeakResult> {
+  const peak = await openPeakConv(runtime, shape);
+  try {
+    for (let i = 0; i < runs.warmup; i++) await peak.time();
+    const times: number[] = [];
+    for (let i = 0; i < runs.timed; i++) times.push(await peak.time());
+    return { shape, flops: peak.flops, flopsPerSecond: spread(times.map((t) => peak.flops / t)) };
+  } finally {
+    await peak.release();
+  }
+}
+
+/**
+ * The peak convolution open for single runs, so a measurement can time one right beside each of
+ * its own runs: this machine's speed drifts by up to ~1.4× within minutes (the peak read 350 and
+ * 463 GFLOP/s at the two ends of one bench), and a ratio of adjacent runs cancels most of it.
+ */
+export async function openPeakConv(runtime: RuntimeOptions, shape: ConvShape = PEAK_CONV): Promise<TimedModel & { flops: number }> {
   const input = new Float32Array(shape.batch * shape.channelsIn * shape.size * shape.size);
   for (let i = 0; i < input.length; i++) input[i] = Math.cos(i * 0.37);
   const feeds = { x: float32(input, [shape.batch, shape.channelsIn, shape.size, shape.size]) };
-  const times = await timeModelRuns(convModel(shape), feeds, runs, runtime);
-  const flops = convFlops(shape.batch, shape.channelsIn, shape.size, shape.size, shape.channelsOut, shape.kernel);
-  return { shape, flops, flopsPerSecond: spread(times.map((t) => flops / t)) };
+  const session = await openTimedModel(convModel(shape), feeds, runtime);
+  return { flops: convFlops(shape.batch, shape.channelsIn, shape.size, shape.size, shape.channelsOut, shape.kernel), time: () => session.time(), release: () => session.release() };
 }

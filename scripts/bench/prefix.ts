@@ -20,6 +20,7 @@ import { RELEVANCE_DEFAULTS, type RelevanceConfig, channelsOf } from '../../pipe
 import type { RenderFlops } from './flops.ts';
 import { type Spread, seconds, spread } from './stats.ts';
 import type { BenchModels } from './workloads.ts';
+import { openPeakConv } from './peak.ts';
 import { type DefaultSynthesis, analyseDefaultSynthesis, synthesisRow } from './analysis.ts';
 
 export interface PrefixLayer {
@@ -33,6 +34,8 @@ export interface PrefixLayer {
   flopsPerRender: number;
   /** ms per render ÷ a whole render's, from suffix runs each paired with a whole render. */
   vsWhole: number;
+  /** ms per render ÷ the full exact render's FLOP floor at the peak run just before each suffix run. */
+  vsFloorPaired: number;
 }
 
 export interface PrefixResult {
@@ -48,6 +51,7 @@ export interface PrefixResult {
   msPerRender: number;
   flopsPerRender: number;
   vsWhole: number;
+  vsFloorPaired: number;
   /** tiny only: renders/s of computeChunk over every conv channel (the real loop), both ways. */
   actual?: { renders: number; prefix: Spread; portable?: Spread; whole: Spread };
   residentBytes: number;
@@ -68,11 +72,13 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
   for (let r = 0; r < opts.batch; r++) wholeCodes.set(own, r * gen.layout.total);
   const wholeFeeds = gen.synthesisFeeds(wholeCodes, opts.batch);
   const whole = await m.openPipeline({ batch: opts.batch, inflight: RELEVANCE_DEFAULTS.inflight, render: 'portable' });
+  const peak = await openPeakConv(m.runtime);
+  for (let k = 0; k < 2; k++) await peak.time();
   for (let k = 0; k < 2; k++) await whole.run(wholeFeeds, ['image_embeds']);
   const layers: PrefixLayer[] = [];
   for (const slot of gen.layout.layers.filter((l) => l.kind === 'conv')) {
     const index = all.findIndex((l) => l.name === slot.name);
-    const renderer = new LayerRenderer(gen, m.enc, render.folded, undefined, m.runtime, render.layout);
+    const renderer = new LayerRenderer(gen, m.enc, render.folded, undefined, m.runtime, render.layout, opts.batch);
     try {
       const runs = await renderer.open(index);
       const variants = new Float32Array(opts.batch * slot.channels);
@@ -86,7 +92,9 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
       const pre: number[] = [];
       const suf: number[] = [];
       const ratios: number[] = [];
+      const peakRates: number[] = [];
       for (let r = 0; r < opts.reps; r++) {
+        peakRates.push(peak.flops / (await peak.time()));
         pre.push(1000 * (await seconds(async () => (seam = await runs.seam(own)))));
         // Each suffix run paired with a whole render of the same batch right before it: the
         // machine's speed drifts by up to 2× over minutes here, the pair's ratio does not.
@@ -101,13 +109,16 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
       const flopsPerRender = all.slice(index).reduce((s, l) => s + layerFlops(l), 0) + flops.preprocess + flops.visual;
       // The layer's ms per render against a whole render's, from the paired runs.
       const ratio = vsWhole.median * (msPerRender / (suffixMs.median / opts.batch));
-      layers.push({ name: slot.name, resolution: slot.resolution, channels: slot.channels, prefixMs, suffixMs, msPerRender, flopsPerRender, vsWhole: ratio });
+      // Against the floor at the peak measured just before each rep's runs (1000 · FLOPs / rate: ms).
+      const vsFloorPaired = spread(suf.map((t, r) => (t / opts.batch + (index === 0 ? 0 : pre[r] / (2 * pairs))) / ((1000 * flops.total) / peakRates[r]))).median;
+      layers.push({ name: slot.name, resolution: slot.resolution, channels: slot.channels, prefixMs, suffixMs, msPerRender, flopsPerRender, vsWhole: ratio, vsFloorPaired });
       log(`  prefix reuse ${slot.name}: prefix ${prefixMs.median.toFixed(1)} ms, suffix batch ${opts.batch} ${suffixMs.median.toFixed(1)} ms → ${msPerRender.toFixed(2)} ms/render, ${ratio.toFixed(2)}× a whole render's`);
     } finally {
       await renderer.release();
     }
   }
   await whole.release();
+  await peak.release();
   const weight = layers.reduce((s, l) => s + l.channels, 0);
   const mean = (f: (l: PrefixLayer) => number) => layers.reduce((s, l) => s + l.channels * f(l), 0) / weight;
   const actual = opts.actualSamples ? await actualLoop(m, render, opts.batch, opts.actualSamples) : undefined;
@@ -121,6 +132,7 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
     msPerRender: mean((l) => l.msPerRender),
     flopsPerRender: mean((l) => l.flopsPerRender),
     vsWhole: mean((l) => l.vsWhole),
+    vsFloorPaired: mean((l) => l.vsFloorPaired),
     actual,
     residentBytes: process.memoryUsage().rss,
     seconds: (performance.now() - t0) / 1000,
@@ -135,9 +147,9 @@ async function actualLoop(m: BenchModels, render: Extract<RenderGraph, { kind: '
   const channels = channelsOf(m.gen.layout, 'conv');
   const chunk = RELEVANCE_DEFAULTS.chunk;
   const config = { samples, alphaP: 5, psi: 0.7, sampleSeed: 0, batch } as RelevanceConfig;
-  const layers = new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, render.layout);
+  const layers = new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, render.layout, batch);
   // The default in the portable layout too, where the default is the blocked one (what --render-graph prefix runs).
-  const portable = render.layout.kind === 'portable' ? undefined : new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, { kind: 'portable' });
+  const portable = render.layout.kind === 'portable' ? undefined : new LayerRenderer(m.gen, m.enc, render.folded, undefined, m.runtime, { kind: 'portable' }, batch);
   const session = await m.openPipeline({ batch, inflight: RELEVANCE_DEFAULTS.inflight, render: 'portable' });
   const rates = { prefix: [] as number[], portable: [] as number[], whole: [] as number[] };
   const modes = portable ? (['prefix', 'portable', 'whole'] as const) : (['prefix', 'whole'] as const);
@@ -170,17 +182,17 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
   const lines = [
     '',
     `  prefix reuse (the default render graph: ${p.graph}), per conv layer: ${p.reps} timed rounds each after two warm-up runs, batch ${p.batch}, chunk ${p.chunk}; ms per render = suffix/B + prefix/(2·min(chunk, C_l)):`,
-    `    ${'layer'.padEnd(12)} ${'C_l'.padStart(5)} ${'prefix ms'.padStart(10)} ${'suffix ms'.padStart(10)} ${'ms/render'.padStart(10)} ${'GFLOP/render'.padStart(13)} ${'FLOPs ÷ whole'.padStart(14)} ${'time ÷ whole'.padStart(13)}`,
+    `    ${'layer'.padEnd(12)} ${'C_l'.padStart(5)} ${'prefix ms'.padStart(10)} ${'suffix ms'.padStart(10)} ${'ms/render'.padStart(10)} ${'GFLOP/render'.padStart(13)} ${'FLOPs ÷ whole'.padStart(14)} ${'time ÷ whole'.padStart(13)} ${'× floor, paired'.padStart(16)}`,
   ];
   for (const l of p.layers) {
     lines.push(
-      `    ${l.name.padEnd(12)} ${String(l.channels).padStart(5)} ${f2(l.prefixMs.median).padStart(10)} ${f2(l.suffixMs.median).padStart(10)} ${f2(l.msPerRender).padStart(10)} ${(l.flopsPerRender / 1e9).toPrecision(3).padStart(13)} ${(l.flopsPerRender / fullFlops).toFixed(2).padStart(14)} ${l.vsWhole.toFixed(2).padStart(13)}`,
+      `    ${l.name.padEnd(12)} ${String(l.channels).padStart(5)} ${f2(l.prefixMs.median).padStart(10)} ${f2(l.suffixMs.median).padStart(10)} ${f2(l.msPerRender).padStart(10)} ${(l.flopsPerRender / 1e9).toPrecision(3).padStart(13)} ${(l.flopsPerRender / fullFlops).toFixed(2).padStart(14)} ${l.vsWhole.toFixed(2).padStart(13)} ${l.vsFloorPaired.toFixed(2).padStart(16)}`,
     );
   }
   const s = p.synthesis;
   lines.push(
     `    the default's synthesis alone (the first layer's suffix, without preprocessing: the whole synthesis in the form every cut graph takes), batch ${s.batch}:`,
-    synthesisRow('  default', s.secondsPerRender, s.flopsPerRender, peak),
+    synthesisRow('  default', s, peak),
   );
   const byDefault = wholeMsPerRender === undefined ? undefined : p.vsWhole * wholeMsPerRender;
   lines.push(
@@ -188,6 +200,7 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
     `    conv set (channel-weighted): ${p.vsWhole.toFixed(2)}× a whole render's time for ${((100 * p.flopsPerRender) / fullFlops).toFixed(0)}% of its FLOPs (${(p.flopsPerRender / 1e9).toPrecision(3)} GFLOP/render)` +
       (byDefault === undefined ? '' : `; applied to the whole render's ${f2(wholeMsPerRender!)} ms/render above: ${f2(byDefault)} ms/render = ${(byDefault / floorFull).toFixed(2)}× the full exact render's floor (${f2(floorFull)} ms)`),
     `    composed from this section's own times: ${f2(p.msPerRender)} ms/render (taken later than the rows above, so at the machine's speed then)`,
+    `    against the floor at the peak measured right before each layer's runs (× floor, paired; channel-weighted): ${p.vsFloorPaired.toFixed(2)}× the full exact render's floor`,
   );
   if (p.actual) {
     const a = p.actual;
