@@ -107,7 +107,7 @@ export async function analyseDefaultSynthesis(models: BenchModels, batch: number
 }
 
 /**
- * A synthesis model timed at `batch`, each timed run right after one run of the peak convolution:
+ * A synthesis model timed at `batch`, each timed run right after three runs of the peak convolution (their median rate):
  * the pair's FLOP/s ratio cancels the machine's drift, which the run's one peak (measured minutes
  * away) does not.
  */
@@ -122,10 +122,10 @@ async function timeSynthesis(models: BenchModels, model: Uint8Array, feeds: Reco
     const times: number[] = [];
     const ofPeak: number[] = [];
     for (let i = 0; i < SYNTHESIS_RUNS.timed; i++) {
-      const tp = await peak.time();
+      const rate = await peak.rate();
       const ts = await synth.time();
       times.push(ts);
-      ofPeak.push((flopsPerRender * batch) / ts / (peak.flops / tp));
+      ofPeak.push((flopsPerRender * batch) / ts / rate);
     }
     return { secondsPerRender: spread(times.map((t) => t / batch)), flopsPerRender, batch, ofPeakPaired: spread(ofPeak) };
   } finally {
@@ -138,7 +138,7 @@ export interface SynthesisTiming {
   secondsPerRender: Spread;
   flopsPerRender: number;
   batch: number;
-  /** FLOP/s ÷ the one-conv peak's, each run against the peak run just before it. */
+  /** FLOP/s ÷ the one-conv peak's, each run against the peak's rate just before it (PeakConv.rate). */
   ofPeakPaired: Spread;
 }
 
@@ -154,7 +154,7 @@ const MINOR = 0.01;
 
 /**
  * One line of the synthesis alone: ms per render, FLOP/s, its share of the run's one-conv peak,
- * and its share of the peak run just before each of its runs (median [min–max]).
+ * and its share of the peak rate measured just before each of its runs (median [min–max]).
  */
 export function synthesisRow(label: string, t: SynthesisTiming, peak: number): string {
   const rate = t.flopsPerRender / t.secondsPerRender.median;
@@ -166,7 +166,7 @@ export function synthesisRow(label: string, t: SynthesisTiming, peak: number): s
 export function analysisSection(analyses: readonly Analysis[], peak: number): string[] {
   if (analyses.length === 0) return [];
   const name = (a: Analysis) => `${a.settings.render} b${a.settings.batch}`;
-  const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up; paired: each run's FLOP/s ÷ that of a one-conv peak run just before it):`];
+  const lines = ['', `  synthesis alone (its own session at the setting's batch, ${SYNTHESIS_RUNS.timed} runs timed around run(), after ${SYNTHESIS_RUNS.warmup} warm-up; paired: each run's FLOP/s ÷ the one-conv peak's median of 3 runs just before it):`];
   for (const a of analyses) lines.push(synthesisRow(name(a), a.synthesis, peak));
   const major = new Set(analyses.flatMap((a) => a.ops.filter((o) => o.ms >= MINOR * a.kernelMs).map((o) => o.op)));
   const order = [...major].sort((x, y) => Math.max(...analyses.map((a) => opMs(a, y))) - Math.max(...analyses.map((a) => opMs(a, x))));

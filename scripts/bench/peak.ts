@@ -60,10 +60,28 @@ export async function measurePeakConv(runtime: RuntimeOptions, runs: { warmup: n
  * its own runs: this machine's speed drifts by up to ~1.4× within minutes (the peak read 350 and
  * 463 GFLOP/s at the two ends of one bench), and a ratio of adjacent runs cancels most of it.
  */
-export async function openPeakConv(runtime: RuntimeOptions, shape: ConvShape = PEAK_CONV): Promise<TimedModel & { flops: number }> {
+export async function openPeakConv(runtime: RuntimeOptions, shape: ConvShape = PEAK_CONV): Promise<PeakConv> {
   const input = new Float32Array(shape.batch * shape.channelsIn * shape.size * shape.size);
   for (let i = 0; i < input.length; i++) input[i] = Math.cos(i * 0.37);
   const feeds = { x: float32(input, [shape.batch, shape.channelsIn, shape.size, shape.size]) };
   const session = await openTimedModel(convModel(shape), feeds, runtime);
-  return { flops: convFlops(shape.batch, shape.channelsIn, shape.size, shape.size, shape.channelsOut, shape.kernel), time: () => session.time(), release: () => session.release() };
+  const flops = convFlops(shape.batch, shape.channelsIn, shape.size, shape.size, shape.channelsOut, shape.kernel);
+  return {
+    flops,
+    time: () => session.time(),
+    async rate() {
+      const rates: number[] = [];
+      for (let i = 0; i < PAIRED_PEAK_RUNS; i++) rates.push(flops / (await session.time()));
+      return spread(rates).median;
+    },
+    release: () => session.release(),
+  };
 }
+
+export interface PeakConv extends TimedModel {
+  flops: number;
+  /** FLOP/s now: the median of PAIRED_PEAK_RUNS runs in a row (one run alone swung by ~±15 %). */
+  rate(): Promise<number>;
+}
+
+const PAIRED_PEAK_RUNS = 3;

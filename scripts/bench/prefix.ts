@@ -34,7 +34,7 @@ export interface PrefixLayer {
   flopsPerRender: number;
   /** ms per render ÷ a whole render's, from suffix runs each paired with a whole render. */
   vsWhole: number;
-  /** ms per render ÷ the full exact render's FLOP floor at the peak run just before each suffix run. */
+  /** ms per render ÷ the full exact render's FLOP floor at the peak rate measured just before each rep's runs. */
   vsFloorPaired: number;
 }
 
@@ -94,7 +94,7 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
       const ratios: number[] = [];
       const peakRates: number[] = [];
       for (let r = 0; r < opts.reps; r++) {
-        peakRates.push(peak.flops / (await peak.time()));
+        peakRates.push(await peak.rate());
         pre.push(1000 * (await seconds(async () => (seam = await runs.seam(own)))));
         // Each suffix run paired with a whole render of the same batch right before it: the
         // machine's speed drifts by up to 2× over minutes here, the pair's ratio does not.
@@ -200,7 +200,7 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
     `    conv set (channel-weighted): ${p.vsWhole.toFixed(2)}× a whole render's time for ${((100 * p.flopsPerRender) / fullFlops).toFixed(0)}% of its FLOPs (${(p.flopsPerRender / 1e9).toPrecision(3)} GFLOP/render)` +
       (byDefault === undefined ? '' : `; applied to the whole render's ${f2(wholeMsPerRender!)} ms/render above: ${f2(byDefault)} ms/render = ${(byDefault / floorFull).toFixed(2)}× the full exact render's floor (${f2(floorFull)} ms)`),
     `    composed from this section's own times: ${f2(p.msPerRender)} ms/render (taken later than the rows above, so at the machine's speed then)`,
-    `    against the floor at the peak measured right before each layer's runs (× floor, paired; channel-weighted): ${p.vsFloorPaired.toFixed(2)}× the full exact render's floor`,
+    `    against the floor at the peak measured right before each layer's runs (× floor, paired: the median of 3 peak runs before each rep; channel-weighted): ${p.vsFloorPaired.toFixed(2)}× the full exact render's floor`,
   );
   if (p.actual) {
     const a = p.actual;
