@@ -16,6 +16,7 @@ import { StyleAtlasError, fail } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
 import { type Device, EXECUTION_PROVIDERS, type ExecutionRecord, assertDeviceHere, deviceOpenFailure, executionRecord } from './devices.ts';
 import { NCHWC_BLOCK_SIZES, nchwcProbe } from '../onnx/nchwc.ts';
+import type { SetModelOptions } from './worker-session.ts';
 
 export type { Device } from './devices.ts';
 
@@ -203,29 +204,12 @@ function ortTensors(feeds: Record<string, TensorValue>): Record<string, ort.Tens
 }
 
 /**
- * Seconds of each timed run of `model`, measured around onnxruntime's own run() with no output
- * checks or copies: benchmarks use it for the FLOP/s the runtime reaches on a single operator.
- * `model` takes the per-model options of a WorkerSession set (memPattern), to time it as a build runs it.
+ * A model open with fixed feeds, for benchmarks: each time() is one run measured around
+ * onnxruntime's own run(), outputs discarded, no checks or copies — the FLOP/s the runtime
+ * reaches, with two models' runs alternated where a ratio must cancel the machine's drift.
+ * `each` takes the per-model options of a WorkerSession set (memPattern), to time a model as a
+ * build opens it.
  */
-export async function timeModelRuns(
-  model: Uint8Array,
-  feeds: Record<string, TensorValue>,
-  runs: { warmup: number; timed: number },
-  opts: RuntimeOptions = {},
-  each: Pick<SetModelOptions, 'memPattern'> = {},
-): Promise<number[]> {
-  const session = await openTimedModel(model, feeds, opts, each);
-  try {
-    for (let i = 0; i < runs.warmup; i++) await session.time();
-    const times: number[] = [];
-    for (let i = 0; i < runs.timed; i++) times.push(await session.time());
-    return times;
-  } finally {
-    await session.release();
-  }
-}
-
-/** A model open with fixed feeds, for benchmarks that alternate runs of two models (timeModelRuns' options). */
 export interface TimedModel {
   /** Seconds of one run(), outputs discarded. */
   time(): Promise<number>;
@@ -286,4 +270,3 @@ export async function profileModelRuns(
 }
 
 export { type SetModelOptions, WorkerSession } from './worker-session.ts';
-import type { SetModelOptions } from './worker-session.ts';

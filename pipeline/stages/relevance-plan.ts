@@ -38,7 +38,7 @@ export function channelsOf(layout: StyleLayout, set: ChannelSet): number[] {
 export const RENDER_GRAPHS = Object.freeze({
   auto: 'prefix-nchwc on the CPU provider, else prefix where the synthesis can be cut, else portable (default)',
   prefix: "the portable graph cut at each perturbed layer: the layers before it run once per sample, not per variant (exact; refused where the synthesis holds no weights StyleAtlas can read)",
-  'prefix-nchwc': "prefix reuse with the cut graphs in onnxruntime's blocked NCHWc layout: CPU only (refused elsewhere); at FFHQ-1024 its suffixes take ~0.7-0.85x prefix's time, on tiny about the same",
+  'prefix-nchwc': "prefix reuse with the cut graphs in onnxruntime's blocked NCHWc layout: CPU only (refused elsewhere); at FFHQ-1024 its suffixes take ~0.7-0.85x prefix's time, on tiny its build loop ~0.87x",
   portable: "the bundle's whole synthesis.onnx per variant, on every execution provider",
   nchwc: "the whole synthesis written in onnxruntime's blocked NCHWc layout from the bundle's weights: CPU only, faster, more memory",
 } as const);
@@ -90,9 +90,9 @@ export interface RelevanceConfig {
   /** Renders per onnxruntime call (even: a ± pair never splits). Part of the config because
    *  batch composition can change the last bits of a result. */
   batch: number;
-  /** The render graph the build ran ('prefix' or 'nchwc': the last bits of Δi differ from the
-   *  whole portable graph's by float reordering); absent for the bundle's whole synthesis.onnx,
-   *  so configs from before these existed compare equal. */
+  /** The render graph the build ran ('prefix', 'prefix-nchwc' or 'nchwc': the last bits of Δi
+   *  differ from the whole portable graph's by float reordering); absent for the bundle's whole
+   *  synthesis.onnx, so configs from before these existed compare equal. */
   renderGraph?: 'nchwc' | 'prefix' | 'prefix-nchwc';
   /** --render-to R: channels of layers at ≤ R² measured on block R's image (approximate). */
   renderTo?: number;

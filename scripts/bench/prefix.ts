@@ -105,12 +105,14 @@ export async function measurePrefix(m: BenchModels, flops: RenderFlops, opts: { 
       }
       const [prefixMs, suffixMs, vsWhole] = [spread(pre), spread(suf), spread(ratios)];
       const pairs = Math.min(chunk, slot.channels);
-      const msPerRender = suffixMs.median / opts.batch + (index === 0 ? 0 : prefixMs.median / (2 * pairs));
+      // A chunk's channels of one layer share each sample's prefix (none before the first layer).
+      const perRender = (suffix: number, prefix: number) => suffix / opts.batch + (index === 0 ? 0 : prefix / (2 * pairs));
+      const msPerRender = perRender(suffixMs.median, prefixMs.median);
       const flopsPerRender = all.slice(index).reduce((s, l) => s + layerFlops(l), 0) + flops.preprocess + flops.visual;
       // The layer's ms per render against a whole render's, from the paired runs.
       const ratio = vsWhole.median * (msPerRender / (suffixMs.median / opts.batch));
       // Against the floor at the peak measured just before each rep's runs (1000 · FLOPs / rate: ms).
-      const vsFloorPaired = spread(suf.map((t, r) => (t / opts.batch + (index === 0 ? 0 : pre[r] / (2 * pairs))) / ((1000 * flops.total) / peakRates[r]))).median;
+      const vsFloorPaired = spread(suf.map((t, r) => perRender(t, pre[r]) / ((1000 * flops.total) / peakRates[r]))).median;
       layers.push({ name: slot.name, resolution: slot.resolution, channels: slot.channels, prefixMs, suffixMs, msPerRender, flopsPerRender, vsWhole: ratio, vsFloorPaired });
       log(`  prefix reuse ${slot.name}: prefix ${prefixMs.median.toFixed(1)} ms, suffix batch ${opts.batch} ${suffixMs.median.toFixed(1)} ms → ${msPerRender.toFixed(2)} ms/render, ${ratio.toFixed(2)}× a whole render's`);
     } finally {
