@@ -250,10 +250,11 @@ export async function profileModelRuns(
   feeds: Record<string, TensorValue>,
   runs: { warmup: number; profiled: number },
   opts: RuntimeOptions = {},
+  each: Pick<SetModelOptions, 'memPattern'> = {},
 ): Promise<ProfileEvent[]> {
   const dir = mkdtempSync(join(tmpdir(), 'styleatlas-profile-'));
   try {
-    const session = await bareSession(model, 'profiled model', opts, { enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
+    const session = await bareSession(model, 'profiled model', opts, { enableProfiling: true, profileFilePrefix: join(dir, 'ort'), ...(each.memPattern === false ? { enableMemPattern: false } : {}) });
     try {
       const ortFeeds = ortTensors(feeds);
       for (let i = 0; i < runs.warmup + runs.profiled; i++) await session.run(ortFeeds);
@@ -267,6 +268,15 @@ export async function profileModelRuns(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The kernel events (cat Node, `<node>_kernel_time`) inside the last `runs` model runs of a trace, and those runs. */
+export function lastRunKernels(events: readonly ProfileEvent[], runs: number): { runs: ProfileEvent[]; kernels: ProfileEvent[] } {
+  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const last = modelRuns.slice(-runs);
+  if (last.length < runs) fail('E_RUNTIME', `profile: the trace holds ${modelRuns.length} runs, expected at least ${runs}`);
+  const inLast = (e: ProfileEvent) => last.some((r) => e.ts >= r.ts && e.ts + e.dur <= r.ts + r.dur);
+  return { runs: last, kernels: events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && inLast(e)) };
 }
 
 export { type SetModelOptions, WorkerSession } from './worker-session.ts';

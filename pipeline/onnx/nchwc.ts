@@ -72,6 +72,8 @@ export interface NchwcConvOptions {
   /** A blocked tensor of the output's shape, added before the activation. */
   sum?: string;
   activation?: { kind: 'LeakyRelu'; alpha: number } | { kind: 'Clip'; min: number; max: number };
+  /** The node's name (made unique): what onnxruntime's profiler reports the kernel under. */
+  name?: string;
 }
 
 /** A blocked convolution: x blocked, w pre-blocked ([O, I, kh, kw] dims), result blocked. */
@@ -89,7 +91,7 @@ export function nchwcConv(g: GraphBuilder, x: string, w: string, o: NchwcConvOpt
   const inputs = [x, w];
   if (o.bias || o.sum) inputs.push(o.bias ?? '');
   if (o.sum) inputs.push(o.sum);
-  return g.node('Conv', inputs, attrs, { domain: NCHWC_DOMAIN })[0];
+  return g.node('Conv', inputs, attrs, { domain: NCHWC_DOMAIN, ...(o.name ? { name: g.fresh(o.name) } : {}) })[0];
 }
 
 export function reorderInput(g: GraphBuilder, x: string): string {
@@ -123,11 +125,13 @@ export function channelView5(g: GraphBuilder, v: string, c: number, b: number): 
  * copies), then one Gather of b-float rows in output order. onnxruntime runs Gather on all
  * cores and its Transpose on one: this took 0.39× the time of a Concat + 6-D Transpose at
  * 1024² (docs/benchmarks.md). The indices are built from Range nodes the session folds once.
+ * `name` names the Concat and Gather nodes (`name`_concat, `name`_gather) for the profiler.
  */
-export function interleavePhases(g: GraphBuilder, ph: readonly string[], c: number, h: number, w: number, b: number): string {
+export function interleavePhases(g: GraphBuilder, ph: readonly string[], c: number, h: number, w: number, b: number, name = 'interleave'): string {
   const flat = ph.map((p) => g.op('Reshape', [p, g.constI64('phase_block', [-1, 1, h * w * b])])); // [N·C/b, 1, h·w·b]
-  const stacked = g.op('Reshape', [g.op('Concat', flat, { axis: attr.i(1) }), g.constI64('phase_rows', [-1, 4 * h * w, b])]);
-  const out = g.op('Gather', [stacked, interleaveIndex(g, h, w)], { axis: attr.i(1) });
+  const concat = g.node('Concat', flat, { axis: attr.i(1) }, { name: g.fresh(`${name}_concat`) })[0];
+  const stacked = g.op('Reshape', [concat, g.constI64('phase_rows', [-1, 4 * h * w, b])]);
+  const out = g.node('Gather', [stacked, interleaveIndex(g, h, w)], { axis: attr.i(1) }, { name: g.fresh(`${name}_gather`) })[0];
   return g.op('Reshape', [out, g.constI64('interleaved', [-1, c, 2 * h, 2 * w])]);
 }
 

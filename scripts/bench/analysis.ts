@@ -11,10 +11,11 @@
 import { buildSynthesisModel, describeRenderGraph, renderBatch } from '../../pipeline/models/fused.ts';
 import { suffixOptions } from '../../pipeline/models/prefix-render.ts';
 import { buildSuffixImageGraph } from '../../pipeline/models/render-graphs.ts';
-import { type ProfileEvent, type SetModelOptions, type TensorValue, float32, openTimedModel, profileModelRuns } from '../../pipeline/models/runtime.ts';
+import { type ProfileEvent, type SetModelOptions, type TensorValue, float32, lastRunKernels, openTimedModel, profileModelRuns } from '../../pipeline/models/runtime.ts';
 import { styleLayers, synthesisFlops } from '../../pipeline/onnx/stylegan2/arch.ts';
 import { styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
 import { openPeakConv } from './peak.ts';
+import { type RoleTime, measureStream, roleSplit } from './roles.ts';
 import { type Spread, spread } from './stats.ts';
 import type { BenchModels, PipelineSettings } from './workloads.ts';
 
@@ -48,14 +49,10 @@ export interface Analysis {
 
 /** Kernel time by op type in the last `runs` model runs of a trace, ms per render. */
 export function opSplit(events: readonly ProfileEvent[], runs: number, renders: number): { runMs: number; kernelMs: number; ops: OpTime[] } {
-  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
-  const last = modelRuns.slice(-runs);
-  if (last.length < runs) throw new Error(`the profile holds ${modelRuns.length} runs, expected at least ${runs}`);
-  const inLast = (e: ProfileEvent) => last.some((r) => e.ts >= r.ts && e.ts + e.dur <= r.ts + r.dur);
+  const { runs: last, kernels } = lastRunKernels(events, runs);
   const per = 1000 * runs * renders; // µs summed over runs → ms per render
   const byOp = new Map<string, { us: number; nodes: Set<string> }>();
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inLast(e)) continue;
+  for (const e of kernels) {
     const op = String(e.args?.op_name ?? 'unknown');
     const entry = byOp.get(op) ?? { us: 0, nodes: new Set<string>() };
     entry.us += e.dur;
@@ -103,7 +100,10 @@ export async function analyseDefaultSynthesis(models: BenchModels, batch: number
   );
   log(`  timing the default's synthesis alone (suffix of ${all[0].name}) at batch ${batch}`);
   const model = buildSuffixImageGraph(render.folded(), render.layout, { first: 0, renderTo: gen.arch.resolution, batch }).toBytes();
-  return { graph: describeRenderGraph(render), ...(await timeSynthesis(models, model, feeds, batch, suffixOptions(render.layout))) };
+  const timing = await timeSynthesis(models, model, feeds, batch, suffixOptions(render.layout));
+  log(`  profiling it by pass role (${PROFILE_WARMUP} warm-up + ${PROFILED} profiled runs), then the DRAM stream rate`);
+  const roles = roleSplit(await profileModelRuns(model, feeds, { warmup: PROFILE_WARMUP, profiled: PROFILED }, models.runtime, suffixOptions(render.layout)), PROFILED, batch);
+  return { graph: describeRenderGraph(render), ...timing, roles, stream: await measureStream(models.runtime) };
 }
 
 /**
@@ -144,6 +144,10 @@ export interface SynthesisTiming {
 
 export interface DefaultSynthesis extends SynthesisTiming {
   graph: string;
+  /** Its profile split by pass role (roles.ts), per render at the same batch. */
+  roles: RoleTime[];
+  /** The DRAM stream rate, bytes/s, measured right after (roles.ts). */
+  stream: Spread;
 }
 
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));

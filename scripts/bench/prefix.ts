@@ -22,6 +22,7 @@ import { type Spread, seconds, spread } from './stats.ts';
 import type { BenchModels } from './workloads.ts';
 import { openPeakConv } from './peak.ts';
 import { type DefaultSynthesis, analyseDefaultSynthesis, synthesisRow } from './analysis.ts';
+import { rolesSection } from './roles.ts';
 
 export interface PrefixLayer {
   name: string;
@@ -195,6 +196,7 @@ export function prefixSection(p: PrefixResult, peak: number, fullFlops: number, 
   lines.push(
     `    the default's synthesis alone (the first layer's suffix, without preprocessing: the whole synthesis in the form every cut graph takes), batch ${s.batch}:`,
     synthesisRow('  default', s, peak),
+    ...rolesSection(s.roles, s.stream, peak, s.flopsPerRender, s.batch),
   );
   const byDefault = wholeMsPerRender === undefined ? undefined : p.vsWhole * wholeMsPerRender;
   lines.push(

@@ -12,11 +12,11 @@ import { randomStyleGAN2Weights, tinyArch } from '../../pipeline/models/recipes/
 import { ModelSession, type TensorValue, nchwcBlockSize } from '../../pipeline/models/runtime.ts';
 import { viewModel } from '../../pipeline/onnx/grad/model.ts';
 import { GraphBuilder } from '../../pipeline/onnx/graph.ts';
-import { reorderOutput } from '../../pipeline/onnx/nchwc.ts';
+import { NCHWC_DOMAIN, reorderOutput } from '../../pipeline/onnx/nchwc.ts';
 import { styleLayers } from '../../pipeline/onnx/stylegan2/arch.ts';
 import { foldSynthesis } from '../../pipeline/onnx/stylegan2/folded.ts';
 import { buildSynthesis, styleInputName } from '../../pipeline/onnx/stylegan2/graphs.ts';
-import { addNchwcLayers } from '../../pipeline/onnx/stylegan2/nchwc-synthesis.ts';
+import { NCHWC_PASS_ROLES, addNchwcLayers, nchwcPassRole } from '../../pipeline/onnx/stylegan2/nchwc-synthesis.ts';
 import { modelDir } from '../helpers/bundles.ts';
 import { maxAbsDiff, relErr } from '../helpers/numeric.ts';
 
@@ -101,6 +101,21 @@ describe('the fused relevance model', () => {
       expect(ops).toContain('Conv'); // the model was read (an empty list would pass the check below)
       expect(ops.filter((op) => ['Shape', 'Size', 'ConstantOfShape'].includes(op))).toEqual([]);
     }
+  });
+
+  it('names every blocked convolution by its pass role, for the bench to split the profile by', async () => {
+    const render = await renderGraphFor(gen, 'cpu', 'nchwc');
+    const nodes = viewModel(buildRenderEncodeModel(gen, enc, { withImage: true, render }), 'fused nchwc').nodes;
+    const convs = nodes.filter((n) => n.op === `${NCHWC_DOMAIN}.Conv`);
+    expect(convs.length).toBeGreaterThan(0);
+    expect(convs.filter((n) => nchwcPassRole(n.name) === undefined).map((n) => n.name)).toEqual([]);
+    const roles = nodes.map((n) => nchwcPassRole(n.name));
+    expect(new Set(roles.filter((r) => r !== undefined))).toEqual(new Set(Object.keys(NCHWC_PASS_ROLES)));
+    const layers = styleLayers(tinyArch());
+    // One blur per up-sampling conv; four phase convolutions each, one dense convolution per other conv layer.
+    expect(roles.filter((r) => r === 'blur').length).toBe(layers.filter((l) => l.upsample).length);
+    const conv = layers.filter((l) => l.kind === 'conv');
+    expect(roles.filter((r) => r === 'conv').length).toBe(conv.reduce((t, l) => t + (l.upsample ? 4 : 1), 0));
   });
 
   it('refuses the NCHWc graph off the CPU with a coded error (the portable one runs anywhere)', async () => {

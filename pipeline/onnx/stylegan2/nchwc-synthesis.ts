@@ -39,6 +39,26 @@ export const ACTIVATION_GAIN = Math.SQRT2;
  */
 const NOISE_BIAS_MAX = 1 << 18;
 
+/**
+ * Each pass's role is in its node's name, `<module>#<role>[_detail]`: onnxruntime's profiler
+ * reports kernels under their node's name, and the bench splits the synthesis's time by role.
+ */
+export const NCHWC_PASS_ROLES = Object.freeze({
+  conv: 'modulated convolutions (3×3 and up-sampling phases)',
+  blur: 'blur after up-sampling (4×4 depthwise; adds noise and bias, applies the activation)',
+  interleave: 'phase interleave (Concat + Gather)',
+  noise: 'noise fan-out (1×1 convolution, one channel to C)',
+  rgb: 'toRGB and skip up-sampling (phases, interleave)',
+} as const);
+export type NchwcPassRole = keyof typeof NCHWC_PASS_ROLES;
+const passName = (module: string, role: NchwcPassRole, detail?: string): string => `${module}#${role}${detail ? `_${detail}` : ''}`;
+
+/** The role in a node name that passName wrote, or undefined for any other node. */
+export function nchwcPassRole(node: string): NchwcPassRole | undefined {
+  const m = /#([a-z]+)(?:_[a-z0-9]+)*$/.exec(node);
+  return m && Object.hasOwn(NCHWC_PASS_ROLES, m[1]) ? (m[1] as NchwcPassRole) : undefined;
+}
+
 /** Why the NCHWc writer cannot take this architecture at block size b, or undefined. */
 export function nchwcUnsupported(arch: StyleGAN2Arch, b: number): string | undefined {
   if (!Number.isInteger(b) || b < 2) return `block size ${b}`;
@@ -147,7 +167,7 @@ class Writer {
     let src = g.initializer(`${l.module}.nchwc.noise`, f32([1, 1, r, r], f.noise));
     if (batched) src = g.op('Mul', [src, this.batchOnes()]); // [B, 1, r, r]
     const ones = g.initializer(`${l.module}.nchwc.noise_fanout`, f32([l.outChannels, 1, 1, 1], new Float32Array(l.outChannels).fill(1)));
-    return nchwcConv(g, src, ones);
+    return nchwcConv(g, src, ones, { name: passName(l.module, 'noise') });
   }
 
   private bias(f: FoldedLayer, padded: number, stacked: boolean): string {
@@ -199,20 +219,24 @@ class Writer {
     if (l.upsample) {
       const h = r / 2;
       const ph = CONV_PHASES.map((p, k) =>
-        nchwcConv(g, x, filter(`${l.module}.nchwc.phase${p.a}${p.b}`, phaseWeight(f.weight, cout, cin, 3, p), p.rows.length, p.cols.length), { pads: p.pads, group: groups }),
+        nchwcConv(g, x, filter(`${l.module}.nchwc.phase${p.a}${p.b}`, phaseWeight(f.weight, cout, cin, 3, p), p.rows.length, p.cols.length), {
+          pads: p.pads,
+          group: groups,
+          name: passName(l.module, 'conv', `phase${p.a}${p.b}`),
+        }),
       );
-      let u = interleavePhases(g, ph, cout, h + 1, h + 1, this.b); // [N, O, r+2, r+2]
+      let u = interleavePhases(g, ph, cout, h + 1, h + 1, this.b, passName(l.module, 'interleave')); // [N, O, r+2, r+2]
       if (!byWeights) u = this.scale(u, d, cout, r + 2);
       const blur = g.initializer(`${l.module}.nchwc.blur`, f32([cout, 1, 4, 4], blockDepthwiseFilter(repeatKernel(blurKernel2d(4), cout), cout, 4, 4, this.b)));
-      y = nchwcConv(g, u, blur, { pads: PHASE_BLUR_PADS, group: cout, bias: this.bias(f, cout, false), sum: this.noise(f, batched), activation: LRELU });
+      y = nchwcConv(g, u, blur, { pads: PHASE_BLUR_PADS, group: cout, bias: this.bias(f, cout, false), sum: this.noise(f, batched), activation: LRELU, name: passName(l.module, 'blur') });
     } else if (byWeights) {
       const w = filter(`${l.module}.nchwc.weight`, f.weight, 3, 3);
       const noise = this.noise(f, batched);
       const sum = perVariant ? g.op('Reshape', [noise, g.constI64('stacked', [1, -1, r, r])]) : noise;
-      y = nchwcConv(g, x, w, { pads: [1, 1, 1, 1], group: groups, bias: this.bias(f, cout, perVariant), sum, activation: LRELU });
+      y = nchwcConv(g, x, w, { pads: [1, 1, 1, 1], group: groups, bias: this.bias(f, cout, perVariant), sum, activation: LRELU, name: passName(l.module, 'conv') });
       if (perVariant) y = view4(g, y, cout, r, r);
     } else {
-      const conv = nchwcConv(g, x, filter(`${l.module}.nchwc.weight`, f.weight, 3, 3), { pads: [1, 1, 1, 1] });
+      const conv = nchwcConv(g, x, filter(`${l.module}.nchwc.weight`, f.weight, 3, 3), { pads: [1, 1, 1, 1], name: passName(l.module, 'conv') });
       if (cout * r * r <= NOISE_BIAS_MAX) {
         // noise + bias as one blocked constant: small at the resolutions this path serves by the cost rule.
         const nb = new Float32Array(cout * r * r);
@@ -244,7 +268,7 @@ class Writer {
   }
 
   /** The previous skip image up-sampled ×2 (sub-pixel phases of the 4×4 blur). */
-  private upsampleSkip(skip: string, h: number): string {
+  private upsampleSkip(skip: string, h: number, module: string): string {
     const g = this.g;
     const b = this.b;
     const k = blurKernel2d(4);
@@ -252,8 +276,8 @@ class Writer {
       g.initializer(`skip_up.nchwc.phase${p.a}${p.b}`, f32([b, 1, 2, 2], blockDepthwiseFilter(repeatKernel(phaseWeight(k, 1, 1, 4, p), b), b, 2, 2, b))),
     );
     const filters = this.skipFilters;
-    const ph = SKIP_PHASES.map((p, i) => nchwcConv(g, skip, filters[i], { pads: p.pads, group: b }));
-    return interleavePhases(g, ph, b, h, h, b);
+    const ph = SKIP_PHASES.map((p, i) => nchwcConv(g, skip, filters[i], { pads: p.pads, group: b, name: passName(module, 'rgb', `skip_phase${p.a}${p.b}`) }));
+    return interleavePhases(g, ph, b, h, h, b, passName(module, 'rgb', 'skip'));
   }
 
   toRGB(f: FoldedLayer, st: NchwcState): NchwcState {
@@ -271,12 +295,12 @@ class Writer {
     wPad.set(f.weight);
     const x = byWeights ? this.foldBatch(st.x!, groups, cin, r) : this.scale(st.x!, s, cin, r);
     const w = byWeights ? this.modulatedFilter(`${l.module}.nchwc.weight`, wPad, [b, cin, 1, 1], s, undefined, variant) : g.initializer(`${l.module}.nchwc.weight`, f32([b, cin, 1, 1], blockFilter(wPad, b, cin, 1, 1, b)));
-    const up = st.skip ? this.upsampleSkip(st.skip, r / 2) : undefined;
+    const up = st.skip ? this.upsampleSkip(st.skip, r / 2, l.module) : undefined;
     const skipBatched = batched || st.skipBatched;
     // With conv_clamp the toRGB output is clamped before the skip is added: no Sum input then.
     const clamped = this.folded.arch.convClamp !== undefined;
     const sumFits = up !== undefined && !perVariant && st.skipBatched === batched && !clamped;
-    let y = nchwcConv(g, x, w, { group: groups, bias: this.bias(f, b, perVariant), sum: sumFits ? up : undefined });
+    let y = nchwcConv(g, x, w, { group: groups, bias: this.bias(f, b, perVariant), sum: sumFits ? up : undefined, name: passName(l.module, 'rgb') });
     if (perVariant) y = view4(g, y, b, r, r);
     y = this.clamp(y, 1);
     if (up && !sumFits) y = view4(g, g.op('Add', [view5(g, y, b, r, r, b), view5(g, up, b, r, r, b)]), b, r, r);
