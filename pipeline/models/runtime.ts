@@ -217,7 +217,7 @@ export interface TimedModel {
 }
 
 export async function openTimedModel(model: Uint8Array, feeds: Record<string, TensorValue>, opts: RuntimeOptions = {}, each: Pick<SetModelOptions, 'memPattern'> = {}): Promise<TimedModel> {
-  const session = await bareSession(model, 'benchmark model', opts, each.memPattern === false ? { enableMemPattern: false } : {});
+  const session = await bareSession(model, 'benchmark model', opts, memPatternOption(each));
   const ortFeeds = ortTensors(feeds);
   return {
     async time() {
@@ -228,6 +228,9 @@ export async function openTimedModel(model: Uint8Array, feeds: Record<string, Te
     release: () => session.release(),
   };
 }
+
+/** onnxruntime's session option for `memPattern: false` (its default is on). */
+const memPatternOption = (each: Pick<SetModelOptions, 'memPattern'>): ort.InferenceSession.SessionOptions => (each.memPattern === false ? { enableMemPattern: false } : {});
 
 /** One event of onnxruntime's profiler trace (Chrome trace format): a node's kernel run, a whole run… */
 export interface ProfileEvent {
@@ -254,7 +257,7 @@ export async function profileModelRuns(
 ): Promise<ProfileEvent[]> {
   const dir = mkdtempSync(join(tmpdir(), 'styleatlas-profile-'));
   try {
-    const session = await bareSession(model, 'profiled model', opts, { enableProfiling: true, profileFilePrefix: join(dir, 'ort'), ...(each.memPattern === false ? { enableMemPattern: false } : {}) });
+    const session = await bareSession(model, 'profiled model', opts, { enableProfiling: true, profileFilePrefix: join(dir, 'ort'), ...memPatternOption(each) });
     try {
       const ortFeeds = ortTensors(feeds);
       for (let i = 0; i < runs.warmup + runs.profiled; i++) await session.run(ortFeeds);

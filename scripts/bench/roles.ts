@@ -9,6 +9,7 @@
  * fit in cache move their bytes faster than DRAM, so the roofline is an estimate, not a bound.
  */
 import { type ProfileEvent, type RuntimeOptions, float32, lastRunKernels, profileModelRuns } from '../../pipeline/models/runtime.ts';
+import { fail } from '../../pipeline/core/errors.ts';
 import { GraphBuilder } from '../../pipeline/onnx/graph.ts';
 import { NCHWC_PASS_ROLES, type NchwcPassRole, nchwcPassRole } from '../../pipeline/onnx/stylegan2/nchwc-synthesis.ts';
 import { type Spread, spread } from './stats.ts';
@@ -36,7 +37,7 @@ const CONV_OPS = new Set(['Conv', 'FusedConv']);
 
 /** The profiler's `input_type_shape` / `output_type_shape`: one {type: dims} per tensor ({} for an absent optional input). */
 function shapes(v: unknown, node: string): { type: string; dims: number[] }[] {
-  if (!Array.isArray(v)) throw new Error(`profile: kernel ${node} has no tensor shapes (onnxruntime wrote ${JSON.stringify(v)})`);
+  if (!Array.isArray(v)) fail('E_RUNTIME', `profile: kernel ${node} has no tensor shapes (onnxruntime wrote ${JSON.stringify(v)})`);
   return v.flatMap((t: Record<string, number[]>) => Object.entries(t).map(([type, dims]) => ({ type, dims })));
 }
 
@@ -45,7 +46,7 @@ const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 function tensorBytes(ts: readonly { type: string; dims: number[] }[], node: string): number {
   return ts.reduce((sum, t) => {
     const size = ELEMENT_BYTES[t.type];
-    if (size === undefined) throw new Error(`profile: kernel ${node} has a tensor of type ${t.type}, which the bench cannot size`);
+    if (size === undefined) fail('E_RUNTIME', `profile: kernel ${node} has a tensor of type ${t.type}, which the bench cannot size`);
     return sum + size * count(t.dims);
   }, 0);
 }
@@ -58,7 +59,7 @@ export function kernelWork(e: ProfileEvent): { flops: number; bytes: number } {
   const bytes = VIEW_OPS.has(op) ? 0 : tensorBytes(inputs, e.name) + tensorBytes(outputs, e.name);
   if (!CONV_OPS.has(op)) return { flops: 0, bytes };
   const w = inputs[1]?.dims;
-  if (!w || w.length !== 4 || outputs.length !== 1) throw new Error(`profile: convolution ${e.name} has shapes the bench does not read (${JSON.stringify(e.args?.input_type_shape)})`);
+  if (!w || w.length !== 4 || outputs.length !== 1) fail('E_RUNTIME', `profile: convolution ${e.name} has shapes the bench does not read (${JSON.stringify(e.args?.input_type_shape)})`);
   return { flops: 2 * count(outputs[0].dims) * w[1] * w[2] * w[3], bytes };
 }
 
@@ -105,7 +106,7 @@ export async function measureStream(runtime: RuntimeOptions): Promise<Spread> {
   const a = new Float32Array(STREAM_FLOATS).fill(1);
   const events = await profileModelRuns(g.toBytes(), { a: float32(a, dims), b: float32(a, dims) }, { warmup: STREAM_RUNS.warmup, profiled: STREAM_RUNS.profiled }, runtime);
   const kernels = lastRunKernels(events, STREAM_RUNS.profiled).kernels;
-  if (kernels.length !== STREAM_RUNS.profiled) throw new Error(`stream: the profile holds ${kernels.length} Add kernels in its last ${STREAM_RUNS.profiled} runs`);
+  if (kernels.length !== STREAM_RUNS.profiled) fail('E_RUNTIME', `stream: the profile holds ${kernels.length} Add kernels in its last ${STREAM_RUNS.profiled} runs`);
   return spread(kernels.map((e) => (3 * 4 * STREAM_FLOATS) / (e.dur / 1e6)));
 }
 
